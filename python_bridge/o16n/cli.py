@@ -1,0 +1,118 @@
+"""The `o16n` command: `o16n serve` runs the server, `o16n users ...` manages local users."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from sqlalchemy import select
+
+from .server.config import Settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .server.app import create_app
+
+    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url)
+    app = create_app(settings)
+    state = app.state.o16n
+    print(f"o16n: data in {settings.data_dir}", flush=True)
+    if state.admin_password_file:
+        print(f"o16n: created user 'admin'; its password is in {state.admin_password_file}", flush=True)
+    print(f"o16n: serving on http://{settings.host}:{settings.port}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+def _user_store(args: argparse.Namespace):
+    from .server.store import db
+
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.effective_database_url)
+    db.migrate(engine)
+    return db.session_factory(engine)
+
+
+def users(args: argparse.Namespace) -> int:
+    from .server import auth
+    from .server.store.models import Grant, User
+
+    sessions = _user_store(args)
+    with sessions.begin() as session:
+        if args.action == "list":
+            for user in session.scalars(select(User).order_by(User.username)):
+                print(f"{user.username}\t{user.role}")
+            return 0
+        user = session.scalar(select(User).where(User.username == args.username)) if args.username else None
+        if args.action == "add":
+            password = os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+            try:
+                auth.add_user(session, args.username, password, args.role or "Contributor")
+            except ValueError as exc:
+                return _fail(str(exc))
+            print(f"added {args.username} ({args.role or 'Contributor'})")
+            return 0
+        if user is None:
+            return _fail(f"no user '{args.username}'")
+        if args.action == "remove":
+            session.delete(user)
+            print(f"removed {args.username}")
+        elif args.action == "set-role":
+            if not args.role:
+                return _fail("set-role needs --role Owner|Contributor|Reader")
+            user.role = args.role
+            # End the user's current tokens so the new role applies at once.
+            for grant in session.scalars(select(Grant).where(Grant.user_id == user.id)):
+                grant.revoked = True
+            print(f"{args.username} is now {args.role}")
+        elif args.action == "set-password":
+            password = os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(f"new password for {args.username}: ")
+            user.password_hash = auth.hash_password(password)
+            print(f"password of {args.username} changed")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"o16n: {message}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="o16n", description="Publish Python code and models as web services.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def storage(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="where the database, snapshots and keys live (default ~/.local/share/o16n)")
+        p.add_argument("--database-url", help="sqlite:///... or postgresql://... (default: SQLite in the data dir)")
+
+    run = commands.add_parser("serve", help="run the o16n server")
+    run.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=None, help="port (default 12800)")
+    run.add_argument("--log-level", default="info")
+    run.add_argument("--access-log", action="store_true", help="log every request")
+    storage(run)
+    run.set_defaults(func=serve)
+
+    manage = commands.add_parser("users", help="manage local users")
+    manage.add_argument("action", choices=["add", "list", "remove", "set-role", "set-password"])
+    manage.add_argument("username", nargs="?")
+    manage.add_argument("--role", choices=["Owner", "Contributor", "Reader"], help="for add (default Contributor) and set-role")
+    storage(manage)
+    manage.set_defaults(func=users)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "users" and args.action != "list" and not args.username:
+        return _fail(f"'o16n users {args.action}' needs a user name")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Server settings: one dataclass, filled from CLI flags and `O16N_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("O16N_DATA_DIR") or Path.home() / ".local/share/o16n")
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url: str | None = None  # None: SQLite file in the data dir
+    host: str = "127.0.0.1"
+    port: int = 12800
+
+    access_token_lifetime: int = 3600  # seconds
+    refresh_token_idle_lifetime: int = 14 * 24 * 3600  # sliding window
+    refresh_token_max_lifetime: int = 90 * 24 * 3600  # a refresh chain ends here; log in again
+    auth_cache_seconds: float = 2.0  # how long another node may trust a grant it checked
+
+    spare_workers: int = 1  # started ahead of time so a new session or pool worker is quick
+    pool_max_size: int = 4  # warm workers per service version at most
+    max_sessions: int = 20  # live Python sessions on this node
+    consume_timeout: float = 60.0  # seconds one consume may run before its worker is killed
+    execute_timeout: float = 3600.0  # seconds one session execute may run
+    worker_memory_mb: int = 4096  # address-space limit of each worker process (0: none)
+    worker_start_timeout: float = 60.0
+    max_batch_parallel: int = 16  # cap on a batch execution's parallelCount
+    max_body_bytes: int = 1024 * 1024 * 1024  # uploads and workspace objects
+    max_console_bytes: int = 1024 * 1024
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "o16n.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Settings from `O16N_<FIELD>` variables, then explicit overrides (CLI flags) on top."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"O16N_{f.name.upper()}")
+            if raw is None or f.name == "data_dir":
+                continue
+            values[f.name] = _convert(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(str(values["data_dir"])).expanduser()
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(kind: object, raw: str) -> object:
+    name = kind if isinstance(kind, str) else getattr(kind, "__name__", "")
+    if name.startswith("int"):
+        return int(raw)
+    if name.startswith("float"):
+        return float(raw)
+    return raw

@@ -1,0 +1,76 @@
+"""Small request helpers shared by the route modules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .errors import ApiError, bad_request
+
+MAX_JSON_BODY = 64 * 1024 * 1024
+
+
+async def read_json(request: Request, *, required: bool = True) -> Any:
+    """Parse a JSON body; a clear 400/415 instead of a stack trace when it isn't JSON."""
+    content_type = request.headers.get("content-type", "")
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BODY:
+        raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB")
+    if not raw.strip():
+        if required:
+            raise bad_request("this call needs a JSON body")
+        return None
+    if content_type and "json" not in content_type and "text/plain" not in content_type:
+        raise ApiError(415, f"send the body as application/json (got '{content_type}')")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}") from None
+
+
+class Fields:
+    """Read JSON object members by name, ignoring case (old clients mix camelCase and PascalCase)."""
+
+    def __init__(self, body: Any, what: str = "body") -> None:
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise bad_request(f"the {what} must be a JSON object")
+        self.values = {str(k).lower(): v for k, v in body.items()}
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self.values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name.lower(), default)
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = self.get(name)
+        if value is None:
+            if required:
+                raise bad_request(f"'{name}' is required (a string)", name)
+            return None
+        if not isinstance(value, str):
+            raise bad_request(f"'{name}' must be a string, got {type(value).__name__}", name)
+        return value
+
+    def strings(self, name: str) -> list[str] | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad_request(f"'{name}' must be an array of strings", name)
+        return value
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def text_response(message: str, status: int = 200) -> Response:
+    """The original API answers several calls with a JSON string body."""
+    return json_response(message, status)

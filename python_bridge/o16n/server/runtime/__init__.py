@@ -1,0 +1,1 @@
+"""Worker processes: where user code runs (never in the server process)."""

@@ -1,0 +1,237 @@
+"""Warm workers per service version: snapshot loaded and init code run once per worker.
+
+A pool grows on demand up to its maximum and hands each request an idle worker; a worker that
+crashes, hangs past the timeout or runs out of memory is dropped and the next request starts
+a fresh one. A pool is replaced (and the old one retired) when what its workers load changes:
+code, init code, snapshot or outputs; a new description keeps the warm workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Settings
+from ..types import Parameter
+from .factory import WorkerFactory
+from .process import WorkerError, WorkerProcess, WorkerTimeout
+
+log = logging.getLogger("o16n.pools")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What a worker needs to serve one service version (no database objects on the hot path)."""
+
+    key: str  # digest of everything a worker loads: a new key means new workers
+    name: str
+    version: str
+    code: str
+    init_code: str | None
+    inputs: tuple[Parameter, ...]  # in declared order: validation and swagger use it
+    outputs: dict[str, str]
+    output_files: tuple[str, ...]
+    snapshot_path: str | None
+    initial_size: int = 0
+    max_size: int | None = None
+    operation_id: str | None = None
+    description: str | None = None
+
+    @property
+    def input_types(self) -> dict[str, str]:
+        return {p.name: p.type for p in self.inputs}
+
+
+class ServiceInitError(Exception):
+    """Loading the snapshot or running the init code failed."""
+
+
+@dataclass
+class Slot:
+    worker: WorkerProcess
+    workdir: Path
+
+
+@dataclass
+class ServicePool:
+    spec: ServiceSpec
+    settings: Settings
+    factory: WorkerFactory
+    idle: list[Slot] = field(default_factory=list)
+    size: int = 0  # slots idle + busy + starting
+    busy: int = 0
+    waiters: asyncio.Condition = field(default_factory=asyncio.Condition)
+    retired: bool = False
+    _live: dict[int, Slot] = field(default_factory=dict)  # every slot, idle or busy, for shutdown
+
+    @property
+    def max_size(self) -> int:
+        return max(1, self.spec.max_size or self.settings.pool_max_size)
+
+    async def run(self, inputs: dict, timeout: float) -> dict:
+        slot = await self._acquire()
+        healthy = False
+        try:
+            reply = await slot.worker.call(
+                {
+                    "op": "execute",
+                    "mode": "service",
+                    "code": self.spec.code,
+                    "inputs": inputs,
+                    "input_types": self.spec.input_types,
+                    "outputs": list(self.spec.outputs),
+                    "output_types": self.spec.outputs,
+                    "output_files": list(self.spec.output_files),
+                },
+                timeout=timeout,
+            )
+            result = reply.message
+            if not result.get("ok", False):
+                raise WorkerError(result.get("error", "the worker failed"))
+            healthy = not result.get("unhealthy")
+            return result
+        finally:
+            await self._release(slot, healthy)
+
+    async def _acquire(self) -> Slot:
+        async with self.waiters:
+            while True:
+                if self.idle:
+                    self.busy += 1
+                    return self.idle.pop()
+                if self.size < self.max_size:
+                    self.size += 1
+                    self.busy += 1
+                    break
+                await self.waiters.wait()
+        try:
+            return await self._start_slot()
+        except BaseException:
+            async with self.waiters:
+                self.size -= 1
+                self.busy -= 1
+                self.waiters.notify()
+            raise
+
+    async def _release(self, slot: Slot, healthy: bool) -> None:
+        async with self.waiters:
+            self.busy -= 1
+            if healthy and not self.retired and slot.worker.alive:
+                self.idle.append(slot)
+            else:
+                self.size -= 1
+                self._discard(slot)
+            self.waiters.notify()
+
+    async def _start_slot(self) -> Slot:
+        worker = await self.factory.take()
+        workdir = self.settings.data_dir / "workers" / uuid.uuid4().hex
+        slot = Slot(worker, workdir)
+        self._live[id(slot)] = slot
+        try:
+            await worker.call({"op": "chdir", "path": str(workdir)}, timeout=30)
+            reply = await worker.call(
+                {"op": "load_service", "path": self.spec.snapshot_path, "init_code": self.spec.init_code},
+                timeout=self.settings.consume_timeout + 60,
+            )
+        except WorkerError as exc:
+            self._discard(slot)
+            raise ServiceInitError(f"the service's worker could not start: {exc}") from None
+        if not reply.message.get("ok"):
+            self._discard(slot)
+            raise ServiceInitError(reply.message.get("error", "the service failed to load"))
+        return slot
+
+    async def warm(self, count: int = 1) -> None:
+        """Start slots ahead of requests until the pool holds `count` (capped by its maximum)."""
+        while True:
+            async with self.waiters:
+                if self.size >= min(count, self.max_size) or self.retired:
+                    return
+                self.size += 1
+            try:
+                slot = await self._start_slot()
+            except ServiceInitError as exc:
+                log.warning("warming %s/%s failed: %s", self.spec.name, self.spec.version, exc)
+                async with self.waiters:
+                    self.size -= 1
+                return
+            async with self.waiters:
+                if self.retired:
+                    self.size -= 1
+                    self._discard(slot)
+                else:
+                    self.idle.append(slot)
+                    self.waiters.notify()
+
+    def _discard(self, slot: Slot) -> None:
+        self._live.pop(id(slot), None)
+        slot.worker.kill()
+        shutil.rmtree(slot.workdir, ignore_errors=True)
+
+    def retire(self) -> None:
+        """Stop taking requests; idle workers go now, busy ones when they finish."""
+        self.retired = True
+        for slot in self.idle:
+            self._discard(slot)
+        self.size -= len(self.idle)
+        self.idle.clear()
+
+
+class PoolRegistry:
+    def __init__(self, settings: Settings, factory: WorkerFactory) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.pools: dict[tuple[str, str], ServicePool] = {}
+        self._warming: set[asyncio.Task] = set()
+
+    def pool_for(self, spec: ServiceSpec) -> ServicePool:
+        current = self.pools.get((spec.name, spec.version))
+        if current is not None and current.spec.key == spec.key:
+            if current.spec != spec:  # same code, new pool sizes
+                current.spec = spec
+            return current
+        if current is not None:
+            current.retire()
+        pool = ServicePool(spec, self.settings, self.factory)
+        self.pools[(spec.name, spec.version)] = pool
+        if spec.initial_size:
+            self.warm(pool, spec.initial_size)
+        return pool
+
+    def warm(self, pool: ServicePool, count: int = 1) -> None:
+        task = asyncio.get_running_loop().create_task(pool.warm(count))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
+
+    def drop(self, name: str, version: str) -> None:
+        pool = self.pools.pop((name, version), None)
+        if pool is not None:
+            pool.retire()
+
+    def stats(self) -> dict:
+        return {
+            "pools": len(self.pools),
+            "workers": sum(p.size for p in self.pools.values()),
+            "busy": sum(p.busy for p in self.pools.values()),
+        }
+
+    async def close(self) -> None:
+        for task in list(self._warming):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for pool in self.pools.values():
+            pool.retired = True
+            for slot in list(pool._live.values()):
+                pool._discard(slot)
+            pool.idle.clear()
+        self.pools.clear()
+
+
+__all__ = ["PoolRegistry", "ServicePool", "ServiceSpec", "ServiceInitError", "WorkerError", "WorkerTimeout"]

@@ -1,0 +1,378 @@
+"""The worker process: runs user code for one session or one service pool slot.
+
+Started by the server as `python -m o16n.server.runtime.worker FD`, it serves requests on the
+inherited socket FD one at a time until the socket closes. Everything here runs in the worker;
+the server only ever sees JSON and opaque bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import math
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from o16n.server.runtime.protocol import encode, recv_frame
+
+WORKSPACE_DIR = "workspace/"  # inside a snapshot zip: one dill file per object
+FILES_DIR = "files/"  # inside a snapshot zip: the working directory's files
+
+
+class Cancelled(BaseException):
+    """Raised inside user code when the server asks to cancel the running execution."""
+
+
+class CappedText(io.TextIOBase):
+    """A stdout/stderr stand-in that keeps at most `limit` characters."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.truncated = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        room = self.limit - self.size
+        if room > 0:
+            piece = text[:room]
+            self.parts.append(piece)
+            self.size += len(piece)
+        if len(text) > max(room, 0):
+            self.truncated = True
+        return len(text)
+
+    def getvalue(self) -> str:
+        value = "".join(self.parts)
+        return value + "\n[console output truncated]\n" if self.truncated else value
+
+
+# --- values: JSON in, Python for user code, JSON out -----------------------------------------
+def to_python(value: Any, kind: str | None) -> Any:
+    if kind == "data.frame":
+        try:
+            import pandas
+        except ImportError:
+            return value
+        return pandas.DataFrame(value)
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """Turn what user code produced into plain JSON values (numpy, pandas and sets included)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v) for v in value]
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas":
+        if hasattr(value, "columns"):  # DataFrame: column-wise
+            return {str(col): to_json(value[col].tolist()) for col in value.columns}
+        if hasattr(value, "tolist"):
+            return to_json(value.tolist())
+    if module == "numpy":
+        if hasattr(value, "tolist"):
+            return to_json(value.tolist())
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return str(value)
+
+
+def coerce_output(name: str, value: Any, kind: str | None) -> Any:
+    """Encode an output per its declared type; raise ValueError naming it if that can't be done."""
+    plain = to_json(value)
+    try:
+        if kind is None or plain is None:
+            return plain
+        if kind == "numeric":
+            return float(plain)
+        if kind == "integer":
+            if isinstance(plain, float) and not plain.is_integer():
+                raise ValueError("not a whole number")
+            return int(plain)
+        if kind == "logical":
+            if isinstance(plain, (bool, int, float)):
+                return bool(plain)
+            raise ValueError("not a boolean")
+        if kind == "character":
+            if isinstance(plain, list) and len(plain) == 1:
+                plain = plain[0]
+            if isinstance(plain, (list, dict)):
+                raise ValueError("not a single string")
+            return str(plain)
+        if kind == "vector":
+            return plain if isinstance(plain, list) else [plain]
+        if kind == "matrix":
+            if isinstance(plain, list) and all(isinstance(r, list) for r in plain):
+                return plain
+            raise ValueError("not a list of rows")
+        if kind == "data.frame":
+            if isinstance(plain, list) and all(isinstance(r, dict) for r in plain):
+                columns: dict[str, list] = {}
+                for row in plain:
+                    for col in row:
+                        columns.setdefault(col, [])
+                for row in plain:
+                    for col, cells in columns.items():
+                        cells.append(row.get(col))
+                return columns
+            if isinstance(plain, dict):
+                return plain
+            raise ValueError("not a data frame")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"output '{name}' cannot be returned as '{kind}': {exc}") from None
+    return plain
+
+
+# --- the working directory ------------------------------------------------------------------
+def file_state(root: Path) -> dict[str, tuple[int, int]]:
+    state: dict[str, tuple[int, int]] = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath, name)
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            state[str(path.relative_to(root))] = (info.st_mtime_ns, info.st_size)
+    return state
+
+
+def safe_member(name: str) -> bool:
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts and "\x00" not in name
+
+
+class Worker:
+    def __init__(self, sock: socket.socket, console_limit: int) -> None:
+        self.sock = sock
+        self.console_limit = console_limit
+        self.namespace: dict[str, Any] = {"__name__": "__main__"}
+        self.baseline_files: set[str] = set()  # service mode: files that belong to the snapshot
+        self.executing = False
+        self.unhealthy = False  # set after a MemoryError: the server replaces this worker
+        self.console = ""
+
+    # The server interrupts with SIGINT; only code that is running may be cancelled.
+    def on_sigint(self, _signum, _frame) -> None:
+        if self.executing:
+            raise Cancelled()
+
+    def serve(self) -> None:
+        signal.signal(signal.SIGINT, self.on_sigint)
+        while True:
+            try:
+                message, payload = recv_frame(self.sock)
+            except EOFError:
+                return
+            op = message.get("op")
+            handler = getattr(self, f"op_{op}", None)
+            reply_blob = b""
+            try:
+                if handler is None:
+                    raise ValueError(f"unknown worker operation {op!r}")
+                result = handler(message, payload)
+                if isinstance(result, tuple):
+                    result, reply_blob = result
+                reply = {"ok": True, **(result or {})}
+            except Cancelled:
+                reply = {"ok": False, "error": "the execution was cancelled"}
+            except Exception as exc:  # a failing operation answers; the worker lives on
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            self.sock.sendall(encode(reply, reply_blob))
+
+    # --- operations ----------------------------------------------------------------------
+    def op_ping(self, message, _payload):
+        return {"pid": os.getpid()}
+
+    def op_chdir(self, message, _payload):
+        path = Path(message["path"])
+        path.mkdir(parents=True, exist_ok=True)
+        os.chdir(path)
+        return {}
+
+    def op_execute(self, message, _payload):
+        """Run code. Session mode keeps its namespace; service mode runs in a copy of the base."""
+        service_mode = message.get("mode") == "service"
+        namespace = dict(self.namespace) if service_mode else self.namespace
+        types = message.get("input_types") or {}
+        for name, value in (message.get("inputs") or {}).items():
+            namespace[name] = to_python(value, types.get(name))
+        if service_mode:
+            self.remove_leftover_files()
+        before = file_state(Path.cwd())
+        console = CappedText(self.console_limit)
+        success, error = True, ""
+        try:
+            code = compile(message.get("code") or "", "<o16n>", "exec")
+            with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
+                self.executing = True
+                try:
+                    exec(code, namespace)
+                finally:
+                    self.executing = False
+        except Cancelled:
+            success, error = False, "the execution was cancelled"
+        except MemoryError:
+            success, error = False, "the code ran out of memory"
+            self.unhealthy = True
+        except BaseException as exc:  # user code may raise anything, even SystemExit
+            success, error = False, self.format_error(exc)
+        self.console = console.getvalue()
+        outputs: dict[str, Any] = {}
+        output_types = message.get("output_types") or {}
+        for name in message.get("outputs") or []:
+            if not success:
+                break
+            if name not in namespace:
+                success, error = False, f"output '{name}' was not assigned by the code"
+                break
+            try:
+                outputs[name] = coerce_output(name, namespace[name], output_types.get(name))
+            except ValueError as exc:
+                success, error = False, str(exc)
+        after = file_state(Path.cwd())
+        changed = sorted(name for name, state in after.items() if before.get(name) != state)
+        files = {}
+        for name in message.get("output_files") or []:
+            path = Path.cwd() / name
+            files[name] = base64.b64encode(path.read_bytes()).decode() if path.is_file() else None
+        return {
+            "success": success,
+            "errorMessage": error,
+            "consoleOutput": self.console,
+            "outputs": outputs,
+            "changedFiles": changed,
+            "outputFiles": files,
+            "unhealthy": self.unhealthy,
+        }
+
+    def format_error(self, exc: BaseException) -> str:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<o16n>"]
+        lines = ["Traceback (most recent call last):\n"] if frames else []
+        lines += traceback.format_list(frames)
+        lines += traceback.format_exception_only(type(exc), exc)
+        return "".join(lines).rstrip()
+
+    def remove_leftover_files(self) -> None:
+        """Service mode: drop files an earlier request created, so requests don't see each other."""
+        for name in file_state(Path.cwd()):
+            if name not in self.baseline_files:
+                with contextlib.suppress(OSError):
+                    (Path.cwd() / name).unlink()
+
+    def op_console(self, _message, _payload):
+        return {"consoleOutput": self.console}
+
+    def op_list_objects(self, _message, _payload):
+        return {"names": sorted(self.user_names())}
+
+    def user_names(self) -> list[str]:
+        return [n for n in self.namespace if not n.startswith("__")]
+
+    def op_get_object(self, message, _payload):
+        import dill
+
+        name = message["name"]
+        if name not in self.namespace or name.startswith("__"):
+            return {"found": False}
+        return {"found": True}, dill.dumps(self.namespace[name])
+
+    def op_set_object(self, message, payload):
+        import dill
+
+        self.namespace[message["name"]] = dill.loads(payload)
+        return {}
+
+    def op_delete_object(self, message, _payload):
+        name = message["name"]
+        found = name in self.namespace and not name.startswith("__")
+        if found:
+            del self.namespace[name]
+        return {"found": found}
+
+    def op_snapshot(self, message, _payload):
+        """Write the workspace (one dill file per object) and the working dir into one zip."""
+        import dill
+
+        skipped = []
+        with zipfile.ZipFile(message["path"], "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in self.user_names():
+                value = self.namespace[name]
+                if type(value).__name__ == "module":
+                    continue  # imports are code: the service code imports what it needs
+                try:
+                    data = dill.dumps(value)
+                except Exception as exc:
+                    skipped.append({"name": name, "reason": f"{type(exc).__name__}: {exc}"})
+                    continue
+                archive.writestr(WORKSPACE_DIR + name + ".dill", data)
+            root = Path.cwd()
+            for name in sorted(file_state(root)):
+                archive.write(root / name, FILES_DIR + name)
+        return {"skipped": skipped}
+
+    def op_load_snapshot(self, message, _payload):
+        """Merge a snapshot into the namespace and write its files into the working dir."""
+        import dill
+
+        loaded = []
+        with zipfile.ZipFile(message["path"]) as archive:
+            for info in archive.infolist():
+                if not safe_member(info.filename) or info.is_dir():
+                    continue
+                if info.filename.startswith(WORKSPACE_DIR) and info.filename.endswith(".dill"):
+                    name = info.filename[len(WORKSPACE_DIR) : -len(".dill")]
+                    self.namespace[name] = dill.loads(archive.read(info))
+                    loaded.append(name)
+                elif info.filename.startswith(FILES_DIR):
+                    target = Path.cwd() / info.filename[len(FILES_DIR) :]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(archive.read(info))
+        return {"objects": loaded}
+
+    def op_load_service(self, message, payload):
+        """Become a service slot: load its snapshot, run its init code once."""
+        if message.get("path"):
+            self.op_load_snapshot(message, payload)
+        init = message.get("init_code")
+        if init:
+            result = self.op_execute({"code": init}, b"")
+            if not result["success"]:
+                raise RuntimeError(f"the service's init code failed: {result['errorMessage']}")
+        self.baseline_files = set(file_state(Path.cwd()))
+        return {}
+
+
+def limit_memory(megabytes: int) -> None:
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    limit_memory(int(os.environ.get("O16N_WORKER_MEMORY_MB", "0")))
+    console_limit = int(os.environ.get("O16N_WORKER_CONSOLE_LIMIT", str(1024 * 1024)))
+    sock = socket.socket(fileno=fd)
+    Worker(sock, console_limit).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The database tables. Alembic migrations in `migrations/` create exactly these."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # Owner | Contributor | Reader
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Grant(Base):
+    """One access/refresh token pair. Access tokens carry the grant id; revoking it ends both."""
+
+    __tablename__ = "grants"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    chain_started_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SessionRecord(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    runtime_type: Mapped[str] = mapped_column(String(20), default="Python")
+    node: Mapped[str] = mapped_column(String(200))  # the server process that holds its worker
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    blob: Mapped[str] = mapped_column(String(64))  # sha256 of the zip in the artifact store
+    content_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_services_name_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(200))
+    publisher_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    runtime_type: Mapped[str] = mapped_column(String(20), default="Python")
+    code: Mapped[str] = mapped_column(Text)
+    init_code: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    operation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    inputs: Mapped[list] = mapped_column(JSON, default=list)
+    outputs: Mapped[list] = mapped_column(JSON, default=list)
+    output_file_names: Mapped[list] = mapped_column(JSON, default=list)
+    snapshot_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # as the publisher named it
+    blob: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the service's own copy
+    pool_initial_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pool_max_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BatchExecution(Base):
+    __tablename__ = "batch_executions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20))  # Pending Ready InProgress Complete Failed
+    parallel_count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    lease_node: Mapped[str | None] = mapped_column(String(300), nullable=True)  # the node running it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BatchItem(Base):
+    __tablename__ = "batch_items"
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("batch_executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inputs: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)

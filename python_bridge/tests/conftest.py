@@ -1,0 +1,36 @@
+"""Shared fixtures: real o16n servers on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from server_process import LiveServer
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """One server for the whole run (admin / LiveServer.admin_password)."""
+    server = LiveServer(tmp_path_factory.mktemp("o16n") / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Start extra servers with their own settings, e.g. server_factory(access_token_lifetime=2)."""
+    started: list[LiveServer] = []
+
+    def start(**settings: object) -> LiveServer:
+        server = LiveServer(tmp_path / f"data{len(started)}", **settings).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def admin(live_server):
+    with live_server.client() as client:
+        yield client

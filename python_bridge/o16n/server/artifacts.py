@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 
@@ -47,6 +48,11 @@ class ArtifactStore:
             os.replace(source, target)
             _fsync_dir(target.parent)
         return key, size
+
+    def is_empty(self, digest: str) -> bool:
+        """True for a snapshot zip without objects or files (reading the index unpickles nothing)."""
+        with zipfile.ZipFile(self.path(digest)) as archive:
+            return not archive.namelist()
 
     def delete(self, digest: str) -> None:
         try:

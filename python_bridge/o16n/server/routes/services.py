@@ -83,7 +83,7 @@ async def publish(request: Request):
 def own_snapshot_blob(db: Session, caller: Caller, snapshot_id: str) -> str:
     snapshot = db.get(Snapshot, snapshot_id)
     if snapshot is None or snapshot.owner_id != caller.user_id:
-        raise bad_request(f"snapshot '{snapshot_id}' was not found among your snapshots", "snapshotId")
+        raise bad_request(f"'snapshotId' {snapshot_id} is not one of your snapshots", "snapshotId")
     return snapshot.blob
 
 
@@ -108,8 +108,11 @@ async def patch(request: Request):
     def update(db: Session) -> str | None:
         service = managed_service(db, caller, name, version)
         old_blob = service.blob
-        if snapshot_id:
-            service.blob = own_snapshot_blob(db, caller, snapshot_id)
+        new_blob = own_snapshot_blob(db, caller, snapshot_id) if snapshot_id else None
+        # The Microsoft SDK sends a fresh snapshot with every redeploy, empty when no models were
+        # given: an empty one carries nothing, so the service keeps what it has.
+        if new_blob and not state.artifacts.is_empty(new_blob):
+            service.blob = new_blob
             service.snapshot_id = snapshot_id
         for column, value in values.items():
             setattr(service, column, value)

@@ -1,3 +1,12 @@
-"""o16n: publish Python code and models as versioned REST web services."""
+"""o16n: publish Python code and models as versioned REST web services.
+
+`%load_ext o16n` in IPython loads the `%o16n` magics; `o16n.client` is the Python client.
+"""
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython) -> None:  # noqa: ANN001 - IPython's shell
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

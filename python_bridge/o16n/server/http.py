@@ -14,21 +14,27 @@ MAX_JSON_BODY = 64 * 1024 * 1024
 
 
 async def read_json(request: Request, *, required: bool = True) -> Any:
-    """Parse a JSON body; a clear 400/415 instead of a stack trace when it isn't JSON."""
+    """Parse a JSON body; a clear 400/413/415 instead of a stack trace when it isn't JSON."""
     content_type = request.headers.get("content-type", "")
     raw = await request.body()
-    if len(raw) > MAX_JSON_BODY:
-        raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB")
     if not raw.strip():
         if required:
-            raise bad_request("this call needs a JSON body")
+            raise bad_request("this call needs a JSON body", "body")
         return None
     if content_type and "json" not in content_type and "text/plain" not in content_type:
         raise ApiError(415, f"send the body as application/json (got '{content_type}')")
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes) -> Any:
+    if len(raw) > MAX_JSON_BODY:
+        raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB", field="body")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}") from None
+        raise bad_request(f"the body is not valid JSON: {exc}", "body") from None
+    except RecursionError:
+        raise bad_request("the body is nested too deeply", "body") from None
 
 
 class Fields:

@@ -6,14 +6,12 @@ Consume = check the token (cached) -> cached service definition -> validate inpu
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.routing import Route
 
 from ..errors import bad_request
-from ..http import json_response
-from ..runtime.pools import ServiceInitError, ServiceSpec
+from ..http import json_response, parse_json
+from ..runtime.pools import PoolBusy, ServiceInitError, ServiceSpec
 from ..runtime.process import WorkerError, WorkerTimeout
 from ..state import ServerState, state_of
 from ..swagger import service_swagger
@@ -42,6 +40,8 @@ async def run_service(state: ServerState, spec: ServiceSpec, inputs: dict) -> tu
     timeout = state.settings.consume_timeout
     try:
         result = await pool.run(inputs, timeout)
+    except PoolBusy as exc:
+        return 503, failed_result(str(exc))
     except WorkerTimeout:
         return 504, failed_result(f"the service did not finish within {timeout:g} s; its worker was stopped")
     except ServiceInitError as exc:
@@ -53,10 +53,7 @@ async def run_service(state: ServerState, spec: ServiceSpec, inputs: dict) -> tu
 
 
 def parse_inputs(spec: ServiceSpec, raw: bytes) -> dict:
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}", "body") from None
+    body = parse_json(raw) if raw.strip() else {}
     try:
         return check_inputs(list(spec.inputs), body)
     except InputError as exc:

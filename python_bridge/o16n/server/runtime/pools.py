@@ -51,6 +51,10 @@ class ServiceInitError(Exception):
     """Loading the snapshot or running the init code failed."""
 
 
+class PoolBusy(Exception):
+    """Every worker of the pool stayed busy for as long as a request may wait."""
+
+
 @dataclass
 class Slot:
     worker: WorkerProcess
@@ -74,7 +78,10 @@ class ServicePool:
         return max(1, self.spec.max_size or self.settings.pool_max_size)
 
     async def run(self, inputs: dict, timeout: float) -> dict:
-        slot = await self._acquire()
+        try:
+            slot = await asyncio.wait_for(self._acquire(), timeout)
+        except asyncio.TimeoutError:
+            raise PoolBusy(f"all {self.max_size} workers of this service stayed busy for {timeout:g} s; try again later") from None
         healthy = False
         try:
             reply = await slot.worker.call(
@@ -234,4 +241,3 @@ class PoolRegistry:
         self.pools.clear()
 
 
-__all__ = ["PoolRegistry", "ServicePool", "ServiceSpec", "ServiceInitError", "WorkerError", "WorkerTimeout"]

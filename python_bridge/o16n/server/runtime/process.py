@@ -48,10 +48,10 @@ class WorkerProcess:
     @classmethod
     async def start(cls, settings: Settings) -> "WorkerProcess":
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = dict(os.environ)
+        # The server's own settings (database URL, admin password) are no business of user code.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("O16N_")}
         env["O16N_WORKER_MEMORY_MB"] = str(settings.worker_memory_mb)
         env["O16N_WORKER_CONSOLE_LIMIT"] = str(settings.max_console_bytes)
-        env.pop("O16N_ADMIN_PASSWORD", None)  # user code has no business seeing it
         env.setdefault("OPENBLAS_NUM_THREADS", "1")  # many workers share few cores
         env.setdefault("OMP_NUM_THREADS", "1")
         process = subprocess.Popen(

@@ -1,0 +1,24 @@
+"""The o16n Python client: publish Python functions and objects as web services, consume them.
+
+    from o16n.client import connect
+    with connect("http://localhost:12800", "admin", "secret") as client:
+        svc = client.service("add").version("1.0").code_fn(add).deploy()
+        svc(1, 2).output()
+"""
+
+from .capture import CaptureResult, Serialized, capture
+from .client import Client, ServiceList, connect
+from .definition import ServiceDefinition
+from .encoding import WIRE_TYPES, ParamType, param_type
+from .errors import (AuthenticationError, InvalidInput, NotFound, O16nError, PermissionDenied,
+                     ServerError)
+from .results import RESULT_MIME, BatchResult, ServiceFailed, ServiceResult
+from .service import Batch, Service
+from .session import ExecuteResult, Session
+
+__all__ = [
+    "connect", "Client", "ServiceList", "ServiceDefinition", "Service", "ServiceResult", "ServiceFailed",
+    "Batch", "BatchResult", "Session", "ExecuteResult", "capture", "CaptureResult", "Serialized",
+    "ParamType", "param_type", "WIRE_TYPES", "RESULT_MIME",
+    "O16nError", "AuthenticationError", "PermissionDenied", "NotFound", "InvalidInput", "ServerError",
+]

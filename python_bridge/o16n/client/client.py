@@ -1,0 +1,287 @@
+"""`connect()` and `Client`: the entry point of the o16n Python client."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from typing import Any, Callable
+
+import httpx
+
+from .definition import ServiceDefinition
+from .errors import AuthenticationError, InvalidInput, NotFound, O16nError
+from .service import Service
+from .session import Session
+from .transport import Transport, path
+
+DEFAULT_URL = "http://localhost:12800"
+
+
+class ServiceList(list):
+    """A list of service descriptions (dicts) that shows itself as a table in notebooks."""
+
+    COLUMNS = ("name", "version", "operationId", "inputs", "outputs", "versionPublishedBy", "creationTime", "description")
+
+    def rows(self) -> list[dict[str, str]]:
+        out = []
+        for svc in self:
+            lowered = {str(k).lower(): v for k, v in svc.items()}
+            def params(key: str) -> str:
+                return ", ".join(f"{p.get('name')}: {p.get('type')}" for p in lowered.get(key) or [])
+            out.append({
+                "name": str(lowered.get("name") or ""),
+                "version": str(lowered.get("version") or ""),
+                "operationId": str(lowered.get("operationid") or ""),
+                "inputs": params("inputparameterdefinitions"),
+                "outputs": params("outputparameterdefinitions"),
+                "versionPublishedBy": str(lowered.get("versionpublishedby") or ""),
+                "creationTime": str(lowered.get("creationtime") or ""),
+                "description": str(lowered.get("description") or ""),
+            })
+        return out
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.to_text())
+
+    def to_text(self) -> str:
+        rows = self.rows()
+        if not rows:
+            return "(no services)"
+        cols = ["name", "version", "operationId", "inputs", "outputs", "versionPublishedBy"]
+        widths = {c: min(40, max(len(c), *(len(r[c]) for r in rows))) for c in cols}
+        def fmt(values: dict[str, str]) -> str:
+            return "  ".join(values[c][: widths[c]].ljust(widths[c]) for c in cols).rstrip()
+        lines = [fmt({c: c for c in cols}), "  ".join("-" * widths[c] for c in cols)]
+        lines += [fmt(r) for r in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = self.rows()
+        if not rows:
+            return "<i>no services</i>"
+        esc = html.escape
+        head = "".join(f"<th style='text-align:left'>{esc(c)}</th>" for c in self.COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{esc(r[c])}</td>" for c in self.COLUMNS) + "</tr>"
+                       for r in rows)
+        return f"<table class='o16n-services'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/html": self._repr_html_(), "text/plain": self.to_text()}
+
+
+class Client:
+    """A logged-in connection to an o16n server. Close it (or use ``with``) to revoke its token."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    @property
+    def url(self) -> str:
+        return self._transport.url
+
+    @property
+    def username(self) -> str | None:
+        return self._transport.username
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Revoke the refresh token this client obtained and close the connection."""
+        self._transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        who = f" as {self.username}" if self.username else ""
+        return f"<o16n Client {self.url}{who}>"
+
+    def status(self) -> dict[str, Any]:
+        """``GET /status``: the server's health (statusCode pass/warn/fail, components)."""
+        return self._transport.request("GET", "/status")
+
+    # ------------------------------------------------------------ services
+    def service(self, name: str) -> ServiceDefinition:
+        """Start the fluent definition of a service: ``client.service('x').version('1')...deploy()``."""
+        return ServiceDefinition(self, name)
+
+    def list_services(self, name: str | None = None, version: str | None = None) -> ServiceList:
+        """All services, all versions of one (oldest first), or one version."""
+        if name is None:
+            if version is not None:
+                raise InvalidInput("list_services: a version needs a name")
+            body = self._transport.request("GET", "/services")
+        elif version is None:
+            body = self._transport.request("GET", path("services", name))
+        else:
+            body = self._transport.request("GET", path("services", name, version))
+        if isinstance(body, dict):
+            body = [body]
+        return ServiceList(body or [])
+
+    def get_service(self, name: str, version: str | None = None) -> Service:
+        """The consumable Service; the latest version (last published) when ``version`` is omitted."""
+        found = self.list_services(name, version)
+        if not found:
+            what = f"{name} {version}" if version else name
+            raise NotFound(f"service {what} not found", status=404)
+        return Service(self, found[-1] if version is None else found[0])
+
+    def delete_service(self, name: str, version: str) -> bool:
+        """Delete one version of a service."""
+        if not version:
+            raise InvalidInput("delete_service needs a version")
+        self._transport.request("DELETE", path("services", name, version))
+        return True
+
+    def _publish(self, definition: ServiceDefinition, *, update: bool) -> Service:
+        body = definition.request_body(partial=update)
+        version = definition._version
+        if update and version is None:
+            version = self.get_service(definition.name).version
+        blobs = definition.object_blobs()
+        session: Session | None = None
+        snapshot_id: str | None = None
+        try:
+            if blobs:
+                session = self.create_session()
+                for name, data in blobs.items():
+                    self._transport.request("POST", path("sessions", session.id, "workspace", name), content=data,
+                                            headers={"Content-Type": "application/octet-stream"})
+                snapshot_id = session.snapshot()
+                body["snapshotId"] = snapshot_id
+            if update:
+                self._transport.request("PATCH", path("services", definition.name, version), json=body)
+            elif version is None:
+                self._transport.request("POST", path("services", definition.name), json=body)
+            else:
+                self._transport.request("POST", path("services", definition.name, version), json=body)
+        finally:
+            # The service keeps its own copy of the snapshot: drop the session and our snapshot.
+            if session is not None:
+                try:
+                    session.close()
+                except O16nError:
+                    pass
+            if snapshot_id is not None:
+                try:
+                    self.delete_snapshot(snapshot_id)
+                except O16nError:
+                    pass
+        meta = self.list_services(definition.name, version) if version else self.list_services(definition.name)
+        if not meta:
+            raise NotFound(f"service {definition.name} was published but cannot be read back", status=404)
+        return Service(self, meta[-1] if version is None else meta[0],
+                       input_types=definition.resolved_inputs(), output_types=definition.resolved_outputs())
+
+    # ------------------------------------------------------------ sessions and snapshots
+    def create_session(self, name: str | None = None, snapshot_id: str | None = None) -> Session:
+        """Open a Python session on the server (``POST /sessions``)."""
+        body: dict[str, Any] = {"runtimeType": "Python"}
+        if name:
+            body["name"] = name
+        if snapshot_id:
+            body["snapshotId"] = snapshot_id
+        answer = self._transport.request("POST", "/sessions", json=body)
+        lowered = {str(k).lower(): v for k, v in (answer or {}).items()} if isinstance(answer, dict) else {}
+        session_id = lowered.get("sessionid")
+        if not session_id:
+            raise O16nError(f"the server did not return a sessionId: {answer!r}")
+        return Session(self, session_id, name)
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        return list(self._transport.request("GET", "/sessions") or [])
+
+    def list_snapshots(self) -> list[dict[str, Any]]:
+        return list(self._transport.request("GET", "/snapshots") or [])
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._transport.request("DELETE", path("snapshots", snapshot_id))
+
+    def download_snapshot(self, snapshot_id: str) -> bytes:
+        """The snapshot's zip content."""
+        return self._transport.request("GET", path("snapshots", snapshot_id), raw=True).content
+
+
+def _read_credentials_file(file: str) -> dict[str, Any]:
+    try:
+        with open(file, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise AuthenticationError(f"cannot read O16N_CREDENTIALS_FILE {file}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise AuthenticationError(f"O16N_CREDENTIALS_FILE {file} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise AuthenticationError(f"O16N_CREDENTIALS_FILE {file} must hold a JSON object")
+    return data
+
+
+def _file_refresh_source(file: str) -> Callable[[], str | None]:
+    def read() -> str | None:
+        try:
+            return _read_credentials_file(file).get("refresh_token")
+        except AuthenticationError:
+            return None
+    return read
+
+
+def connect(url: str | None = None, username: str | None = None, password: str | None = None,
+            token: str | None = None, *, refresh_token: str | None = None, timeout: float = 300.0,
+            revoke_on_close: bool | None = None, verify: bool = True,
+            transport: httpx.BaseTransport | None = None) -> Client:
+    """Log in to an o16n server and return a Client.
+
+    Where credentials come from, first match wins:
+
+    1. arguments: ``token`` (an access token used as is), ``refresh_token``, or ``username`` +
+       ``password``;
+    2. the JSON file named by ``O16N_CREDENTIALS_FILE`` (``{"url", "refresh_token"}`` or
+       ``{"url", "username", "password"}``), as handed to kernels by the Jupyter extension;
+    3. the environment: ``O16N_USER`` and ``O16N_PASSWORD``.
+
+    The URL is the argument, else the credentials file's ``url`` (when the file was used), else
+    ``O16N_URL``, else ``http://localhost:12800``. A refresh token from the file belongs to whoever
+    wrote the file, so ``close()`` does not revoke it (pass ``revoke_on_close=True`` to force).
+    """
+    env = os.environ
+    file_data: dict[str, Any] = {}
+    refresh_source: Callable[[], str | None] | None = None
+    explicit = token is not None or refresh_token is not None or (username is not None and password is not None)
+    cred_file = env.get("O16N_CREDENTIALS_FILE")
+    if not explicit and cred_file:
+        file_data = _read_credentials_file(cred_file)
+        if file_data.get("refresh_token"):
+            refresh_token = file_data["refresh_token"]
+            refresh_source = _file_refresh_source(cred_file)  # the extension may rotate it
+        elif file_data.get("access_token"):
+            token = file_data["access_token"]
+        else:
+            username = file_data.get("username", username)
+            password = file_data.get("password", password)
+    if not explicit and not file_data:
+        username = username if username is not None else env.get("O16N_USER")
+        password = password if password is not None else env.get("O16N_PASSWORD")
+    # a credentials file names the server its token belongs to, so its url beats O16N_URL
+    base = url or file_data.get("url") or env.get("O16N_URL") or DEFAULT_URL
+    if "://" not in base:
+        base = "http://" + base
+    if token is None and refresh_token is None and (username is None or password is None):
+        missing = "password" if username else "user name and password"
+        raise AuthenticationError(f"no {missing} for {base}: pass them to connect(), or set O16N_USER and "
+                                  "O16N_PASSWORD (or O16N_CREDENTIALS_FILE)")
+    t = Transport(base, username=username, password=password, token=token, refresh_token=refresh_token,
+                  refresh_source=refresh_source, revoke_on_close=revoke_on_close, timeout=timeout,
+                  transport=transport, verify=verify)
+    try:
+        if token is None:
+            if refresh_token is not None:
+                t.renew()
+            else:
+                t.login()
+    except BaseException:
+        t.http.close()
+        raise
+    return Client(t)

@@ -1,0 +1,212 @@
+"""HTTP transport with bearer tokens that look after themselves.
+
+`Transport` logs in (``POST /login``), renews the access token shortly before ``expires_on`` and
+again after a 401 (the request is retried once), and revokes the refresh token on ``close()``.
+Every non-2xx answer becomes a typed error carrying the server's message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import quote
+
+import httpx
+
+from .errors import AuthenticationError, O16nError, ServerError, error_for_status
+
+# Renew when less than this share of the token's lifetime is left (bounded below and above).
+_RENEW_FRACTION = 0.2
+_RENEW_MIN_SECONDS = 0.5
+_RENEW_MAX_SECONDS = 60.0
+
+
+def path(*parts: Any) -> str:
+    """Build a URL path from segments, percent-encoding each one."""
+    return "/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+def _message_of(response: httpx.Response) -> tuple[str, str | None, Any]:
+    body: Any = None
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:500] or response.reason_phrase or f"HTTP {response.status_code}"), None, text
+    if isinstance(body, dict):
+        lowered = {str(k).lower(): v for k, v in body.items()}
+        message = lowered.get("message") or lowered.get("errormessage") or lowered.get("error") or json.dumps(body)
+        field = lowered.get("fields") or lowered.get("field")
+        return str(message), (str(field) if field else None), body
+    return str(body), None, body
+
+
+class Transport:
+    """One authenticated HTTP connection to an o16n server."""
+
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 token: str | None = None, refresh_token: str | None = None,
+                 refresh_source: Callable[[], str | None] | None = None,
+                 revoke_on_close: bool | None = None, timeout: float = 300.0,
+                 transport: httpx.BaseTransport | None = None, verify: bool = True) -> None:
+        self.url = url.rstrip("/")
+        self.username = username
+        self._password = password
+        self._access_token = token
+        self._refresh_token = refresh_token
+        self._refresh_source = refresh_source
+        self._expires_at: float | None = None
+        self._lifetime: float | None = None
+        self._lock = threading.RLock()
+        self._closed = False
+        self._owns_tokens = revoke_on_close if revoke_on_close is not None else (password is not None)
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport, verify=verify,
+                                 headers={"Accept": "application/json", "User-Agent": "o16n-client"})
+
+    # ---------------------------------------------------------------- tokens
+    @property
+    def access_token(self) -> str | None:
+        return self._access_token
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self._refresh_token
+
+    @property
+    def expires_at(self) -> float | None:
+        return self._expires_at
+
+    def login(self) -> None:
+        """``POST /login`` with the stored user name and password."""
+        if self.username is None or self._password is None:
+            raise AuthenticationError("no credentials: pass username and password (or token) to connect()")
+        response = self._send("POST", "/login", json={"username": self.username, "password": self._password})
+        self._take_tokens(self._check(response))
+
+    def renew(self) -> None:
+        """``POST /login/refreshToken``; falls back to a fresh login when the refresh token is refused."""
+        with self._lock:
+            candidates = []
+            if self._refresh_token:
+                candidates.append(self._refresh_token)
+            if self._refresh_source is not None:
+                fresh = self._refresh_source()
+                if fresh and fresh not in candidates:
+                    candidates.append(fresh)
+            last: O16nError | None = None
+            for refresh in candidates:
+                response = self._send("POST", "/login/refreshToken", json={"refreshToken": refresh})
+                try:
+                    self._take_tokens(self._check(response))
+                    return
+                except AuthenticationError as exc:
+                    last = exc
+            if self.username is not None and self._password is not None:
+                self.login()
+                return
+            if last is not None:
+                raise last
+            raise AuthenticationError("the access token expired and there is no refresh token or password to renew it")
+
+    def _take_tokens(self, body: Any) -> None:
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise AuthenticationError("the server's token response has no access_token", body=body)
+        now = time.time()
+        self._access_token = body["access_token"]
+        self._refresh_token = body.get("refresh_token") or self._refresh_token
+        expires_at = None
+        if body.get("expires_on") not in (None, ""):
+            try:
+                expires_at = float(body["expires_on"])
+            except (TypeError, ValueError):
+                expires_at = None
+        if body.get("expires_in") not in (None, ""):
+            try:
+                by_lifetime = now + float(body["expires_in"])
+                # trust the earlier of the two: guards against clock skew between client and server
+                expires_at = by_lifetime if expires_at is None else min(expires_at, by_lifetime)
+            except (TypeError, ValueError):
+                pass
+        self._expires_at = expires_at
+        self._lifetime = (expires_at - now) if expires_at else None
+
+    def _needs_renewal(self) -> bool:
+        if self._expires_at is None or (self._refresh_token is None and self._password is None
+                                        and self._refresh_source is None):
+            return False
+        margin = (self._lifetime or 0) * _RENEW_FRACTION
+        margin = min(max(margin, _RENEW_MIN_SECONDS), _RENEW_MAX_SECONDS)
+        return time.time() >= self._expires_at - margin
+
+    def _can_renew(self) -> bool:
+        return bool(self._refresh_token or self._refresh_source or
+                     (self.username is not None and self._password is not None))
+
+    def revoke(self) -> None:
+        """``DELETE /login/refreshToken?refreshToken=...`` (errors are ignored)."""
+        if not self._refresh_token:
+            return
+        try:
+            self.http.request("DELETE", "/login/refreshToken", params={"refreshToken": self._refresh_token},
+                              headers=self._auth_headers())
+        except httpx.HTTPError:
+            pass
+        self._refresh_token = None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._owns_tokens:
+                self.revoke()
+        finally:
+            self.http.close()
+
+    # ---------------------------------------------------------------- requests
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._access_token}"} if self._access_token else {}
+
+    def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, url, **kw)
+        except httpx.TimeoutException as exc:
+            raise ServerError(f"{method} {url} timed out ({exc})", method=method, url=url) from None
+        except httpx.TransportError as exc:
+            raise ServerError(f"cannot reach the o16n server at {self.url}: {exc}", method=method, url=url) from None
+
+    def _check(self, response: httpx.Response) -> Any:
+        if response.is_success:
+            if not response.content:
+                return None
+            ctype = response.headers.get("content-type", "")
+            if "json" in ctype:
+                return response.json()
+            try:
+                return response.json()
+            except ValueError:
+                return response.text
+        message, field, body = _message_of(response)
+        raise error_for_status(response.status_code, message, field=field, body=body,
+                               method=response.request.method, url=str(response.request.url))
+
+    def request(self, method: str, url: str, *, raw: bool = False, headers: dict[str, str] | None = None,
+                **kw: Any) -> Any:
+        """Send an authenticated request; returns decoded JSON (or the httpx response when raw)."""
+        if self._closed:
+            raise O16nError("this client is closed")
+        if self._needs_renewal():
+            self.renew()
+        merged = {**(headers or {}), **self._auth_headers()}
+        response = self._send(method, url, headers=merged, **kw)
+        if response.status_code == 401 and self._can_renew():
+            self.renew()
+            merged = {**(headers or {}), **self._auth_headers()}
+            response = self._send(method, url, headers=merged, **kw)
+        if raw:
+            if not response.is_success:
+                self._check(response)
+            return response
+        return self._check(response)

@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .server.config import Settings
 
@@ -40,7 +40,7 @@ def _user_store(args: argparse.Namespace):
 
 def users(args: argparse.Namespace) -> int:
     from .server import auth
-    from .server.store.models import Grant, User
+    from .server.store.models import Grant, Service, User
 
     sessions = _user_store(args)
     with sessions.begin() as session:
@@ -55,13 +55,16 @@ def users(args: argparse.Namespace) -> int:
                 auth.add_user(session, args.username, password, args.role or "Contributor")
             except ValueError as exc:
                 return _fail(str(exc))
-            print(f"added {args.username} ({args.role or 'Contributor'})")
-            return 0
-        if user is None:
+            done = f"added {args.username} ({args.role or 'Contributor'})"
+        elif user is None:
             return _fail(f"no user '{args.username}'")
-        if args.action == "remove":
+        elif args.action == "remove":
+            published = session.scalar(select(func.count()).select_from(Service).where(Service.publisher_id == user.id))
+            if published:
+                # Published services are never dropped as a side effect: their owner decides.
+                return _fail(f"'{args.username}' has published {published} service version(s): delete them first")
             session.delete(user)
-            print(f"removed {args.username}")
+            done = f"removed {args.username}"
         elif args.action == "set-role":
             if not args.role:
                 return _fail("set-role needs --role Owner|Contributor|Reader")
@@ -69,11 +72,12 @@ def users(args: argparse.Namespace) -> int:
             # End the user's current tokens so the new role applies at once.
             for grant in session.scalars(select(Grant).where(Grant.user_id == user.id)):
                 grant.revoked = True
-            print(f"{args.username} is now {args.role}")
+            done = f"{args.username} is now {args.role}"
         elif args.action == "set-password":
             password = os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(f"new password for {args.username}: ")
             user.password_hash = auth.hash_password(password)
-            print(f"password of {args.username} changed")
+            done = f"password of {args.username} changed"
+    print(done)  # only once the transaction has committed
     return 0
 
 

@@ -59,8 +59,11 @@ async def publish(request: Request):
     snapshot_id = body.text("snapshotId")
 
     def insert(db: Session) -> None:
-        others = db.scalars(select(Service.publisher_id).where(Service.name == name)).all()
-        if others and not caller.is_owner and any(p != caller.user_id for p in others):
+        # A name belongs to whoever published its first version; Owners may publish under any.
+        first = db.scalar(
+            select(Service.publisher_id).where(Service.name == name).order_by(Service.created_at, Service.id).limit(1)
+        )
+        if first is not None and first != caller.user_id and not caller.is_owner:
             raise forbidden(f"web service '{name}' belongs to another user: choose another name")
         exists = db.scalar(select(Service.id).where(Service.name == name, Service.version == version))
         if exists is not None:

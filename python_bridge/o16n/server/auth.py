@@ -86,6 +86,7 @@ class TokenService:
         self.key = load_signing_key(settings.data_dir)
         # grant id -> (checked at, Caller or None). Keeps the DB off the hot path of consume.
         self._cache: dict[str, tuple[float, Caller | None]] = {}
+        self._verified: dict[str, tuple[str, float]] = {}  # Authorization header -> (grant id, exp)
 
     # --- issuing -------------------------------------------------------------------------
     def login(self, username: str, password: str) -> dict:
@@ -156,7 +157,13 @@ class TokenService:
 
     # --- checking ------------------------------------------------------------------------
     def verify(self, authorization: str | None) -> str:
-        """Check a bearer token's signature and expiry; return its grant id."""
+        """Check a bearer token's signature and expiry; return its grant id.
+
+        A token seen recently is not checked again until it expires (its signature can't change).
+        """
+        hit = self._verified.get(authorization or "")
+        if hit is not None and hit[1] > time.time():
+            return hit[0]
         if not authorization:
             raise unauthorized("this call needs a bearer token: log in with POST /login")
         scheme, _, token = authorization.partition(" ")
@@ -170,6 +177,9 @@ class TokenService:
             raise unauthorized("the access token has expired: refresh it or log in again") from None
         except jwt.PyJWTError:
             raise unauthorized("the access token is not valid") from None
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[authorization] = (str(claims["gid"]), float(claims["exp"]))
         return str(claims["gid"])
 
     def cached_caller(self, grant_id: str) -> Caller | None | bool:

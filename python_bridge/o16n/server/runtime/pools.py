@@ -67,8 +67,9 @@ class ServicePool:
     settings: Settings
     factory: WorkerFactory
     idle: list[Slot] = field(default_factory=list)
-    size: int = 0  # slots idle + busy + starting
+    size: int = 0  # slots idle + busy + warming
     busy: int = 0
+    warming: int = 0  # slots started ahead of requests, not ready yet
     waiters: asyncio.Condition = field(default_factory=asyncio.Condition)
     retired: bool = False
     _live: dict[int, Slot] = field(default_factory=dict)  # every slot, idle or busy, for shutdown
@@ -79,8 +80,9 @@ class ServicePool:
 
     async def run(self, inputs: dict, timeout: float) -> dict:
         try:
-            slot = await asyncio.wait_for(self._acquire(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):
+                slot = await self._acquire()
+        except TimeoutError:
             raise PoolBusy(f"all {self.max_size} workers of this service stayed busy for {timeout:g} s; try again later") from None
         healthy = False
         try:
@@ -108,10 +110,15 @@ class ServicePool:
     async def _acquire(self) -> Slot:
         async with self.waiters:
             while True:
-                if self.idle:
-                    self.busy += 1
-                    return self.idle.pop()
-                if self.size < self.max_size:
+                while self.idle:
+                    slot = self.idle.pop()
+                    if slot.worker.alive:  # it may have died while idle (e.g. the OOM killer)
+                        self.busy += 1
+                        return slot
+                    self.size -= 1
+                    self._discard(slot)
+                # A slot that is already warming up will be ready sooner than a new one.
+                if self.size < self.max_size and not self.warming:
                     self.size += 1
                     self.busy += 1
                     break
@@ -128,7 +135,7 @@ class ServicePool:
     async def _release(self, slot: Slot, healthy: bool) -> None:
         async with self.waiters:
             self.busy -= 1
-            if healthy and not self.retired and slot.worker.alive:
+            if healthy and not self.retired:
                 self.idle.append(slot)
             else:
                 self.size -= 1
@@ -161,20 +168,27 @@ class ServicePool:
                 if self.size >= min(count, self.max_size) or self.retired:
                     return
                 self.size += 1
+                self.warming += 1
             try:
                 slot = await self._start_slot()
-            except ServiceInitError as exc:
-                log.warning("warming %s/%s failed: %s", self.spec.name, self.spec.version, exc)
+            except BaseException as exc:
+                if isinstance(exc, ServiceInitError):
+                    log.warning("warming %s/%s failed: %s", self.spec.name, self.spec.version, exc)
                 async with self.waiters:
                     self.size -= 1
-                return
+                    self.warming -= 1
+                    self.waiters.notify_all()  # waiters may start slots of their own now
+                if isinstance(exc, ServiceInitError):
+                    return
+                raise
             async with self.waiters:
+                self.warming -= 1
                 if self.retired:
                     self.size -= 1
                     self._discard(slot)
                 else:
                     self.idle.append(slot)
-                    self.waiters.notify()
+                self.waiters.notify()
 
     def _discard(self, slot: Slot) -> None:
         self._live.pop(id(slot), None)

@@ -73,8 +73,9 @@ class WorkerProcess:
         async with self.lock:
             self.busy = True
             try:
-                return await asyncio.wait_for(self._roundtrip(message, payload), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):  # no extra task per call, unlike wait_for
+                    return await self._roundtrip(message, payload)
+            except TimeoutError:
                 self.kill()
                 raise WorkerTimeout(f"no answer within {timeout:g} s") from None
             except (EOFError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:

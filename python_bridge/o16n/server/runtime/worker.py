@@ -166,6 +166,7 @@ class Worker:
         self.baseline_files: set[str] = set()  # service mode: files that belong to the snapshot
         self.executing = False
         self.unhealthy = False  # set after a MemoryError: the server replaces this worker
+        self.code_cache: dict[str, Any] = {}
         self.console = ""
 
     # The server interrupts with SIGINT; only code that is running may be cancelled.
@@ -213,13 +214,13 @@ class Worker:
         types = message.get("input_types") or {}
         for name, value in (message.get("inputs") or {}).items():
             namespace[name] = to_python(value, types.get(name))
-        if service_mode:
-            self.remove_leftover_files()
         before = file_state(Path.cwd())
+        if service_mode:
+            before = self.remove_leftover_files(before)
         console = CappedText(self.console_limit)
         success, error = True, ""
         try:
-            code = compile(message.get("code") or "", "<o16n>", "exec")
+            code = self.compiled(message.get("code") or "")
             with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
                 self.executing = True
                 try:
@@ -269,12 +270,25 @@ class Worker:
         lines += traceback.format_exception_only(type(exc), exc)
         return "".join(lines).rstrip()
 
-    def remove_leftover_files(self) -> None:
+    def compiled(self, source: str):
+        """Compile once per distinct source: a service sends the same code with every request."""
+        code = self.code_cache.get(source)
+        if code is None:
+            if len(self.code_cache) > 64:
+                self.code_cache.clear()
+            code = self.code_cache[source] = compile(source, "<o16n>", "exec")
+        return code
+
+    def remove_leftover_files(self, state: dict) -> dict:
         """Service mode: drop files an earlier request created, so requests don't see each other."""
-        for name in file_state(Path.cwd()):
-            if name not in self.baseline_files:
+        kept = {}
+        for name, info in state.items():
+            if name in self.baseline_files:
+                kept[name] = info
+            else:
                 with contextlib.suppress(OSError):
                     (Path.cwd() / name).unlink()
+        return kept
 
     def op_console(self, _message, _payload):
         return {"consoleOutput": self.console}

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config import Settings
 from ..types import Parameter
 from .factory import WorkerFactory
-from .process import WorkerError, WorkerProcess, WorkerTimeout
+from .process import WorkerError, WorkerProcess
 
 log = logging.getLogger("o16n.pools")
 

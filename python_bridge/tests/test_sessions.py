@@ -156,3 +156,25 @@ def test_a_session_whose_process_dies_is_gone(admin, session):
 def test_execute_needs_code(admin, session):
     response = admin.post(f"/sessions/{session}/execute", json={"inputParameters": []})
     assert response.status_code == 400 and response.json()["fields"] == "code"
+
+
+def test_user_code_cannot_touch_the_data_dir(admin, session, live_server):
+    """Workers run as the server's OS user; the Landlock sandbox keeps them out of its files."""
+    sandbox = next(iter(admin.get("/status").json()["components"]["backends"]["components"].values()))
+    if sandbox["details"]["workerSandbox"] != "landlock":
+        pytest.skip("this kernel has no Landlock")
+    data_dir = str(live_server.data_dir)
+    probes = {
+        "key": f"open({data_dir + '/signing-key'!r}).read()",
+        "database": f"open({data_dir + '/o16n.db'!r}, 'rb').read(16)",
+        "listing": f"os.listdir({data_dir!r})",
+        "artifacts": f"os.listdir({data_dir + '/artifacts'!r})",
+        "write": f"open({data_dir + '/planted.py'!r}, 'w').write('x')",
+    }
+    for name, probe in probes.items():
+        result = run(admin, session, f"import os\n{probe}")
+        assert not result["success"] and "PermissionError" in result["errorMessage"], name
+    allowed = run(admin, session, "import os, tempfile, sklearn\nopen('mine.txt', 'w').write('ok')\n"
+                  "tempfile.NamedTemporaryFile().close()\nhost = open('/etc/hostname').read() != ''",
+                  outputParameters=["host"])
+    assert allowed["success"], allowed["errorMessage"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -18,13 +17,7 @@ from pathlib import Path
 class ArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-
-    def temp_path(self, suffix: str = ".zip") -> Path:
-        fd, name = tempfile.mkstemp(suffix=suffix, dir=self.tmp)
-        os.close(fd)
-        return Path(name)
+        root.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:
         if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):

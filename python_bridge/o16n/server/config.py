@@ -29,6 +29,7 @@ class Settings:
     consume_timeout: float = 60.0  # seconds one consume may run before its worker is killed
     execute_timeout: float = 3600.0  # seconds one session execute may run
     worker_memory_mb: int = 4096  # address-space limit of each worker process (0: none)
+    worker_sandbox: str = "auto"  # auto: Landlock keeps user code out of the data dir where the kernel has it; off; required
     worker_start_timeout: float = 60.0
     max_batch_parallel: int = 16  # cap on a batch execution's parallelCount
     max_body_bytes: int = 1024 * 1024 * 1024  # uploads and workspace objects

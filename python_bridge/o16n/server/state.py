@@ -19,6 +19,7 @@ from .config import Settings
 from .catalog import SpecCache, spec_of
 from .errors import ApiError, not_found
 from .runtime.pools import ServiceSpec
+from .runtime.sandbox import landlock_abi
 from .runtime.factory import WorkerFactory
 from .runtime.pools import PoolRegistry
 from .runtime.sessions import SessionManager
@@ -44,6 +45,9 @@ class ServerState:
         self.tokens = TokenService(settings, self.sessions_db)
         self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
         self.factory = WorkerFactory(settings)
+        self.sandbox = "landlock" if settings.worker_sandbox != "off" and landlock_abi() > 0 else "none"
+        if self.sandbox == "none" and settings.worker_sandbox != "off":
+            log.warning("Landlock is not available: user code can read the data dir (signing key, database)")
         self.live_sessions = SessionManager(settings, self.factory)
         self.pools = PoolRegistry(settings, self.factory)
         self.catalog = SpecCache(settings.auth_cache_seconds)

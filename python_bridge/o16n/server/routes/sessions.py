@@ -18,6 +18,7 @@ from ..auth import Caller
 from ..errors import ApiError, bad_request, forbidden, not_found
 from ..http import Fields, json_response, read_json, text_response
 from ..paths import confined_path, open_confined
+from ..runtime.pools import link_or_copy
 from ..runtime.process import WorkerError, WorkerReply, WorkerTimeout
 from ..runtime.sessions import LiveSession, SessionLimitReached
 from ..state import ServerState, state_of
@@ -74,7 +75,7 @@ async def create_session(request: Request):
         raise bad_request(f"runtimeType '{runtime}' is not available: this server runs Python sessions only", "runtimeType")
     name = body.text("name")
     snapshot_id = body.text("snapshotId")
-    snapshot_path = await snapshot_blob_path(state, caller, snapshot_id) if snapshot_id else None
+    snapshot_blob = await own_snapshot_blob(state, caller, snapshot_id) if snapshot_id else None
     try:
         session = await state.live_sessions.create(name, caller.user_id)
     except SessionLimitReached as exc:
@@ -83,8 +84,8 @@ async def create_session(request: Request):
         raise ApiError(500, f"could not start a Python process: {exc}") from None
     record = SessionRecord(id=session.id, name=name, owner_id=caller.user_id, runtime_type="Python", node=state.node)
     await state.db(lambda db: db.add(record))
-    if snapshot_path:
-        worker_failed(await call(state, session, {"op": "load_snapshot", "path": snapshot_path}), 500)
+    if snapshot_blob:
+        await load_into(state, session, snapshot_blob, 500)
     return json_response({"sessionId": session.id}, 201)
 
 
@@ -266,7 +267,8 @@ async def create_snapshot(request: Request):
     state, caller, session = await own_session(request)
     body = Fields(await read_json(request, required=False))
     name = body.text("name")
-    temp = state.artifacts.temp_path()
+    # The sandboxed worker may write only in its own dirs: it writes the zip into its exchange dir.
+    temp = session.placement.exchange_file("snapshot")
     try:
         reply = await call(state, session, {"op": "snapshot", "path": str(temp)}, timeout=3600)
         worker_failed(reply, 400)
@@ -280,17 +282,26 @@ async def create_snapshot(request: Request):
 
 async def load_snapshot(request: Request):
     state, caller, session = await own_session(request)
-    path = await snapshot_blob_path(state, caller, request.path_params["snapshot_id"])
-    reply = await call(state, session, {"op": "load_snapshot", "path": path}, timeout=3600)
-    worker_failed(reply, 400)
+    blob = await own_snapshot_blob(state, caller, request.path_params["snapshot_id"])
+    await load_into(state, session, blob, 400)
     return text_response("the snapshot was loaded into the session")
 
 
-async def snapshot_blob_path(state: ServerState, caller: Caller, snapshot_id: str) -> str:
+async def load_into(state: ServerState, session: LiveSession, blob: str, status: int) -> None:
+    """Hand the worker a snapshot through its exchange dir (it cannot read the artifact store)."""
+    copy = session.placement.exchange_file("load")
+    await run_in_threadpool(link_or_copy, state.artifacts.path(blob), copy)
+    try:
+        worker_failed(await call(state, session, {"op": "load_snapshot", "path": str(copy)}, timeout=3600), status)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+async def own_snapshot_blob(state: ServerState, caller: Caller, snapshot_id: str) -> str:
     snapshot = await state.db(lambda db: db.get(Snapshot, snapshot_id))
     if snapshot is None or snapshot.owner_id != caller.user_id:
         raise not_found(f"snapshot '{snapshot_id}' was not found")
-    return str(state.artifacts.path(snapshot.blob))
+    return snapshot.blob
 
 
 S = "/sessions/{session_id}"

@@ -35,6 +35,7 @@ async def status(request: Request):
             "pythonSessionCount": sessions["sessions"],
             "pythonServicePoolCount": pools["pools"],
             "spareWorkers": len(state.factory.spares),
+            "workerSandbox": state.sandbox,
             "apiVersion": "1.0",
         },
     }

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
 from ..types import Parameter
 from .factory import WorkerFactory
+from .placement import Placement, assign
 from .process import WorkerError, WorkerProcess
 
 log = logging.getLogger("o16n.pools")
@@ -58,7 +59,7 @@ class PoolBusy(Exception):
 @dataclass
 class Slot:
     worker: WorkerProcess
-    workdir: Path
+    placement: Placement
 
 
 @dataclass
@@ -144,16 +145,20 @@ class ServicePool:
 
     async def _start_slot(self) -> Slot:
         worker = await self.factory.take()
-        workdir = self.settings.data_dir / "workers" / uuid.uuid4().hex
-        slot = Slot(worker, workdir)
+        placement = Placement.new(self.settings, "workers")
+        slot = Slot(worker, placement)
         self._live[id(slot)] = slot
         try:
-            await worker.call({"op": "chdir", "path": str(workdir)}, timeout=30)
+            await assign(worker, self.settings, placement)
+            snapshot = None
+            if self.spec.snapshot_path:
+                snapshot = placement.exchange_file("service")
+                await asyncio.to_thread(link_or_copy, Path(self.spec.snapshot_path), snapshot)
             reply = await worker.call(
-                {"op": "load_service", "path": self.spec.snapshot_path, "init_code": self.spec.init_code},
+                {"op": "load_service", "path": str(snapshot) if snapshot else None, "init_code": self.spec.init_code},
                 timeout=self.settings.consume_timeout + 60,
             )
-        except WorkerError as exc:
+        except (WorkerError, OSError) as exc:
             self._discard(slot)
             raise ServiceInitError(f"the service's worker could not start: {exc}") from None
         if not reply.message.get("ok"):
@@ -193,7 +198,7 @@ class ServicePool:
     def _discard(self, slot: Slot) -> None:
         self._live.pop(id(slot), None)
         slot.worker.kill()
-        shutil.rmtree(slot.workdir, ignore_errors=True)
+        slot.placement.remove()
 
     def retire(self) -> None:
         """Stop taking requests; idle workers go now, busy ones when they finish."""
@@ -202,6 +207,14 @@ class ServicePool:
             self._discard(slot)
         self.size -= len(self.idle)
         self.idle.clear()
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link costs nothing; a copy is the fallback across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 class PoolRegistry:

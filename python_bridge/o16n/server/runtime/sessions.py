@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
 from .factory import WorkerFactory
+from .placement import Placement, assign
 from .process import WorkerProcess
 
 
@@ -19,9 +19,13 @@ class LiveSession:
     name: str | None
     owner_id: int
     worker: WorkerProcess
-    workdir: Path
+    placement: Placement
     history: list[str] = field(default_factory=list)
     last_console: str = ""
+
+    @property
+    def workdir(self) -> Path:
+        return self.placement.workdir
 
 
 class SessionLimitReached(Exception):
@@ -46,10 +50,14 @@ class SessionManager:
         finally:
             self._starting -= 1
         session_id = uuid.uuid4().hex
-        workdir = self.settings.data_dir / "sessions" / session_id
-        workdir.mkdir(parents=True, mode=0o700)
-        await worker.call({"op": "chdir", "path": str(workdir)}, timeout=30)
-        session = LiveSession(session_id, name, owner_id, worker, workdir)
+        placement = Placement.new(self.settings, "sessions", session_id)
+        try:
+            await assign(worker, self.settings, placement)
+        except BaseException:
+            worker.kill()
+            placement.remove()
+            raise
+        session = LiveSession(session_id, name, owner_id, worker, placement)
         self.sessions[session_id] = session
         return session
 
@@ -64,7 +72,7 @@ class SessionManager:
             session.worker.kill()
         else:
             await session.worker.close()
-        await asyncio.to_thread(shutil.rmtree, session.workdir, True)
+        await asyncio.to_thread(session.placement.remove)
 
     def counts(self) -> dict:
         return {

@@ -16,6 +16,7 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 import traceback
 import zipfile
 from pathlib import Path
@@ -167,6 +168,7 @@ class Worker:
         self.executing = False
         self.unhealthy = False  # set after a MemoryError: the server replaces this worker
         self.code_cache: dict[str, Any] = {}
+        self.assigned = False
         self.console = ""
 
     # The server interrupts with SIGINT; only code that is running may be cancelled.
@@ -201,11 +203,29 @@ class Worker:
     def op_ping(self, message, _payload):
         return {"pid": os.getpid()}
 
-    def op_chdir(self, message, _payload):
-        path = Path(message["path"])
-        path.mkdir(parents=True, exist_ok=True)
-        os.chdir(path)
-        return {}
+    def op_assign(self, message, _payload):
+        """Settle in the given working dir, then (if asked) lock the server's data dir away."""
+        if self.assigned:
+            raise RuntimeError("this worker already has a place")
+        workdir, exchange = Path(message["workdir"]), Path(message["exchange"])
+        os.chdir(workdir)
+        scratch = str(exchange / "tmp")
+        for variable in ("TMPDIR", "MPLCONFIGDIR", "JOBLIB_TEMP_FOLDER"):
+            os.environ[variable] = scratch  # libraries' temp and cache files stay out of the workdir
+        tempfile.tempdir = None
+        sandbox, problem = "none", None
+        if message.get("sandbox") != "off":
+            try:
+                from o16n.server.runtime.sandbox import restrict
+
+                restrict(Path(message["private"]), [workdir, exchange])
+                sandbox = "landlock"
+            except OSError as exc:
+                if message.get("sandbox") == "required":
+                    raise RuntimeError(f"the worker sandbox is required but failed: {exc}") from None
+                problem = str(exc)
+        self.assigned = True
+        return {"sandbox": sandbox, "problem": problem}
 
     def op_execute(self, message, _payload):
         """Run code. Session mode keeps its namespace; service mode runs in a copy of the base."""

@@ -10,3 +10,8 @@ def load_ipython_extension(ipython) -> None:  # noqa: ANN001 - IPython's shell
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt lab extension."""
+    return [{"src": "labextension", "dest": "jupyterlab-o16n"}]

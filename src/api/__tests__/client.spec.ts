@@ -1,0 +1,139 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { O16nApi, O16nApiError } from '../client';
+
+function settingsWith(fetchImpl: jest.Mock): ServerConnection.ISettings {
+  return ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/lab-base/',
+    wsUrl: 'ws://localhost:8888/lab-base/',
+    fetch: fetchImpl as unknown as typeof fetch,
+    Request: class {
+      constructor(url: string, init: RequestInit) {
+        this.url = url;
+        this.init = init;
+        this.headers = new Headers(init.headers);
+      }
+      url: string;
+      init: RequestInit;
+      headers: Headers;
+    } as unknown as typeof Request,
+    Headers: Headers,
+    init: { cache: 'default', credentials: 'same-origin' }
+  });
+}
+
+function reply(status: number, body: unknown): Response {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText: status === 200 ? 'OK' : 'Error',
+    text: () => Promise.resolve(text)
+  } as unknown as Response;
+}
+
+describe('O16nApi', () => {
+  let fetchMock: jest.Mock;
+  let api: O16nApi;
+
+  beforeEach(() => {
+    fetchMock = jest.fn();
+    api = new O16nApi(settingsWith(fetchMock));
+  });
+
+  const lastCall = () => {
+    const [request] = fetchMock.mock.calls[fetchMock.mock.calls.length - 1];
+    const r = request as { url: string; init: RequestInit; headers: Headers };
+    return { url: r.url, init: { ...r.init, headers: r.headers } };
+  };
+
+  it('gets the status from /o16n/status under the base URL', async () => {
+    fetchMock.mockResolvedValue(reply(200, { connected: true, mode: 'embedded', url: 'http://x', user: null, server: null, message: null }));
+    const status = await api.status();
+    expect(status.mode).toBe('embedded');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/status');
+    expect(lastCall().init.method).toBe('GET');
+  });
+
+  it('lists services with an encoded name filter', async () => {
+    fetchMock.mockResolvedValue(reply(200, [{ name: 'Iris', version: 'v1' }]));
+    const list = await api.listServices('Iris & co');
+    expect(list).toHaveLength(1);
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/services?name=Iris%20%26%20co');
+  });
+
+  it('sends JSON bodies with the content type', async () => {
+    fetchMock.mockResolvedValue(reply(200, { success: true, outputParameters: { y: 2 }, elapsed: 0.01 }));
+    await api.consume('Double', '1.0', { x: 1 });
+    const { url, init } = lastCall();
+    expect(url).toBe('http://localhost:8888/lab-base/o16n/services/Double/1.0/consume');
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(init.body as string)).toEqual({ inputs: { x: 1 } });
+    const headers = new Headers(init.headers);
+    expect(headers.get('Content-Type')).toBe('application/json');
+  });
+
+  it('adds the XSRF token from the cookie (ServerConnection does it)', async () => {
+    document.cookie = '_xsrf=token123';
+    fetchMock.mockResolvedValue(reply(200, { deleted: true }));
+    await api.deleteService('Iris', 'v1');
+    const headers = new Headers(lastCall().init.headers);
+    expect(headers.get('X-XSRFToken')).toBe('token123');
+    expect(lastCall().init.method).toBe('DELETE');
+  });
+
+  it('encodes path segments', async () => {
+    fetchMock.mockResolvedValue(reply(200, {}));
+    await api.swagger('My Service', 'v1/2');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/services/My%20Service/v1%2F2/swagger');
+    await api.kernelVariables('abc-123');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/kernels/abc-123/variables');
+    await api.batchStatus('Iris', 'v1', 'e1');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/services/Iris/v1/batch/e1');
+  });
+
+  it('publishes and polls the job', async () => {
+    fetchMock.mockResolvedValueOnce(reply(202, { jobId: 'j1' }));
+    const { jobId } = await api.publish({
+      kernelId: 'k',
+      name: 'Iris',
+      version: 'v1',
+      description: '',
+      code: 'y = x',
+      inputs: [{ name: 'x', type: 'numeric' }],
+      outputs: [{ name: 'y', type: 'numeric' }],
+      variables: [],
+      files: [],
+      initCode: '',
+      outputFileNames: []
+    });
+    expect(jobId).toBe('j1');
+    fetchMock.mockResolvedValueOnce(reply(200, { state: 'running', step: 'capture', steps: [] }));
+    const job = await api.publishJob('j1');
+    expect(job.state).toBe('running');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/publish/j1');
+  });
+
+  it('turns error answers into O16nApiError with status, field and step', async () => {
+    fetchMock.mockResolvedValue(reply(409, { message: 'Iris v1 exists', field: 'version', step: null }));
+    const error = await api.updateDescription('Iris', 'v1', 'x').catch(e => e);
+    expect(error).toBeInstanceOf(O16nApiError);
+    expect(error.status).toBe(409);
+    expect(error.field).toBe('version');
+    expect(error.message).toBe('Iris v1 exists');
+  });
+
+  it('explains errors without a JSON body', async () => {
+    fetchMock.mockResolvedValue(reply(502, ''));
+    const error = await api.listServices().catch(e => e);
+    expect(error.status).toBe(502);
+    expect(error.message).toMatch(/502/);
+  });
+
+  it('reports a network failure', async () => {
+    fetchMock.mockRejectedValue(new TypeError('Failed to fetch'));
+    const error = await api.status().catch(e => e);
+    expect(error).toBeInstanceOf(O16nApiError);
+    expect(error.status).toBe(0);
+  });
+});

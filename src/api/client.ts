@@ -1,0 +1,165 @@
+/**
+ * The one typed request module of the extension: every call to the Jupyter server extension's
+ * `/o16n/...` routes goes through `O16nApi`, which uses `ServerConnection.makeRequest` (so the
+ * XSRF token and the Jupyter auth header are added by JupyterLab).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  IBatchStatus,
+  IKernelVariables,
+  IPublishJob,
+  IPublishRequest,
+  IServiceResult,
+  IStatus,
+  ISwaggerDocument,
+  IWebService
+} from './types';
+
+/** An error answered by `/o16n/...`: `{message, field, step}` plus the HTTP status. */
+export class O16nApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly field: string | null = null,
+    readonly step: string | null = null
+  ) {
+    super(message);
+    this.name = 'O16nApiError';
+  }
+}
+
+const enc = encodeURIComponent;
+
+export class O16nApi {
+  constructor(settings?: ServerConnection.ISettings) {
+    this.serverSettings = settings ?? ServerConnection.makeSettings();
+  }
+
+  readonly serverSettings: ServerConnection.ISettings;
+
+  // ------------------------------------------------------------------ connection
+  status(): Promise<IStatus> {
+    return this.request<IStatus>('GET', 'status');
+  }
+
+  login(username: string, password: string): Promise<IStatus> {
+    return this.request<IStatus>('POST', 'login', { username, password });
+  }
+
+  logout(): Promise<IStatus> {
+    return this.request<IStatus>('POST', 'logout');
+  }
+
+  // ------------------------------------------------------------------ services
+  /** Every service, or every version of one service when `name` is given. */
+  listServices(name?: string): Promise<IWebService[]> {
+    const query = name ? `?name=${enc(name)}` : '';
+    return this.request<IWebService[]>('GET', `services${query}`);
+  }
+
+  getService(name: string, version: string): Promise<IWebService> {
+    return this.request<IWebService>('GET', this.servicePath(name, version));
+  }
+
+  updateDescription(name: string, version: string, description: string): Promise<IWebService> {
+    return this.request<IWebService>('PATCH', this.servicePath(name, version), { description });
+  }
+
+  deleteService(name: string, version: string): Promise<{ deleted: boolean }> {
+    return this.request('DELETE', this.servicePath(name, version));
+  }
+
+  swagger(name: string, version: string): Promise<ISwaggerDocument> {
+    return this.request<ISwaggerDocument>('GET', `${this.servicePath(name, version)}/swagger`);
+  }
+
+  consume(name: string, version: string, inputs: Record<string, unknown>): Promise<IServiceResult> {
+    return this.request<IServiceResult>('POST', `${this.servicePath(name, version)}/consume`, {
+      inputs
+    });
+  }
+
+  startBatch(
+    name: string,
+    version: string,
+    records: Record<string, unknown>[],
+    parallelCount: number
+  ): Promise<{ executionId: string }> {
+    return this.request('POST', `${this.servicePath(name, version)}/batch`, { records, parallelCount });
+  }
+
+  batchStatus(name: string, version: string, executionId: string): Promise<IBatchStatus> {
+    return this.request<IBatchStatus>(
+      'GET',
+      `${this.servicePath(name, version)}/batch/${enc(executionId)}`
+    );
+  }
+
+  cancelBatch(name: string, version: string, executionId: string): Promise<{ deleted: boolean }> {
+    return this.request('DELETE', `${this.servicePath(name, version)}/batch/${enc(executionId)}`);
+  }
+
+  // ------------------------------------------------------------------ kernels and publishing
+  kernelVariables(kernelId: string): Promise<IKernelVariables> {
+    return this.request<IKernelVariables>('GET', `kernels/${enc(kernelId)}/variables`);
+  }
+
+  publish(body: IPublishRequest): Promise<{ jobId: string }> {
+    return this.request('POST', 'publish', body);
+  }
+
+  publishJob(jobId: string): Promise<IPublishJob> {
+    return this.request<IPublishJob>('GET', `publish/${enc(jobId)}`);
+  }
+
+  // ------------------------------------------------------------------ plumbing
+  /** The absolute URL of a `/o16n/...` route (used for links and by tests). */
+  url(path: string): string {
+    return URLExt.join(this.serverSettings.baseUrl, 'o16n', path);
+  }
+
+  private servicePath(name: string, version: string): string {
+    return `services/${enc(name)}/${enc(version)}`;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(this.url(path), init, this.serverSettings);
+    } catch (error) {
+      throw new O16nApiError(
+        `The Jupyter server could not be reached: ${(error as Error).message ?? error}`,
+        0
+      );
+    }
+    const text = await response.text();
+    let data: unknown = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = text;
+      }
+    }
+    if (!response.ok) {
+      const err = (data && typeof data === 'object' ? data : {}) as {
+        message?: string;
+        field?: string | null;
+        step?: string | null;
+      };
+      const message =
+        err.message ||
+        (typeof data === 'string' && data.length < 500 ? data : '') ||
+        `${method} /o16n/${path} failed (${response.status} ${response.statusText})`;
+      throw new O16nApiError(message, response.status, err.field ?? null, err.step ?? null);
+    }
+    return data as T;
+  }
+}

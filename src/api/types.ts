@@ -1,0 +1,184 @@
+/**
+ * Types of the Jupyter server extension's REST API (`/o16n/...`), see docs/jupyter-api.md.
+ * Names and shapes follow the o16n (R Server 9.1 compatible) API as the extension relays it.
+ */
+
+/** A parameter type as the o16n API spells it ("wire type"). */
+export type WireType =
+  | 'numeric'
+  | 'integer'
+  | 'character'
+  | 'logical'
+  | 'vector'
+  | 'matrix'
+  | 'data.frame';
+
+export interface IParameterDefinition {
+  name: string;
+  type: WireType | string;
+}
+
+export interface IWebService {
+  name: string;
+  version: string;
+  versionPublishedBy?: string;
+  creationTime?: string;
+  snapshotId?: string | null;
+  runtimeType?: 'R' | 'Python' | 'Realtime' | string;
+  initCode?: string | null;
+  code?: string | null;
+  description?: string | null;
+  operationId?: string | null;
+  inputParameterDefinitions?: IParameterDefinition[];
+  outputParameterDefinitions?: IParameterDefinition[];
+  outputFileNames?: string[];
+  myPermissionOnService?: 'read/write' | 'read only' | string;
+  /** A 9.0 leftover some servers still send. */
+  owner?: string;
+}
+
+export interface IStatus {
+  connected: boolean;
+  mode: 'embedded' | 'remote';
+  url: string;
+  user: { name: string; role: string | null } | null;
+  server: Record<string, unknown> | null;
+  message: string | null;
+}
+
+/** A `WebServiceResult` of the o16n API plus the time the call took. */
+export interface IServiceResult {
+  success: boolean;
+  errorMessage?: string | null;
+  consoleOutput?: string | null;
+  changedFiles?: string[];
+  /** output name -> Base64 content (null when the service did not write it). */
+  outputFiles?: Record<string, string | null> | null;
+  outputParameters?: Record<string, unknown> | null;
+  /** seconds */
+  elapsed?: number;
+}
+
+export interface IBatchStatus {
+  state: string;
+  completedItemCount: number;
+  totalItemCount: number;
+  batchExecutionResults: IServiceResult[];
+}
+
+export interface IKernelVariable {
+  name: string;
+  type: string;
+  size: number | null;
+  shape?: number[] | string | null;
+  /** null when the listing ran out of time before checking */
+  picklable: boolean | null;
+  reason?: string | null;
+}
+
+export interface IFunctionParameter {
+  name: string;
+  annotation: string | null;
+  default: string | null;
+  kind?: string;
+  /** the Python annotation when `annotation` is a wire type or null */
+  pythonType?: string | null;
+}
+
+export interface IKernelFunction {
+  name: string;
+  signature: string;
+  parameters: IFunctionParameter[];
+  returns: string | null;
+  pythonReturns?: string | null;
+  doc: string | null;
+}
+
+export interface IKernelVariables {
+  variables: IKernelVariable[];
+  functions: IKernelFunction[];
+}
+
+export interface IPublishRequest {
+  kernelId: string;
+  name: string;
+  version: string;
+  description: string;
+  code?: string;
+  functionName?: string;
+  inputs: IParameterDefinition[];
+  outputs: IParameterDefinition[];
+  variables: string[];
+  files: string[];
+  initCode: string;
+  outputFileNames: string[];
+}
+
+export type PublishStepName = 'capture' | 'upload' | 'files' | 'snapshot' | 'publish' | 'cleanup' | string;
+
+export interface IPublishStep {
+  name: PublishStepName;
+  state: 'pending' | 'running' | 'done' | 'failed' | 'skipped' | string;
+  detail?: string | null;
+}
+
+export interface IPublishError {
+  step: string | null;
+  message: string;
+  field: string | null;
+  status?: number;
+}
+
+export interface IPublishJob {
+  state: 'running' | 'done' | 'failed';
+  step: string | null;
+  steps: IPublishStep[];
+  bytesUploaded: number;
+  totalBytes: number;
+  service: IWebService | null;
+  error: IPublishError | null;
+  /** variables that could not be serialized (name -> reason); the others were published */
+  notCaptured?: Record<string, string>;
+  elapsed?: number;
+}
+
+/** A swagger 2.0 document (only the parts the views read are typed). */
+export interface ISwaggerDocument {
+  swagger?: string;
+  info?: { title?: string; version?: string; description?: string };
+  host?: string;
+  basePath?: string;
+  paths?: Record<string, Record<string, ISwaggerOperation>>;
+  definitions?: Record<string, ISchema>;
+  [key: string]: unknown;
+}
+
+export interface ISwaggerParameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  type?: string;
+  description?: string;
+  schema?: ISchema;
+}
+
+export interface ISwaggerOperation {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  parameters?: ISwaggerParameter[];
+  responses?: Record<string, { description?: string; schema?: ISchema }>;
+}
+
+export interface ISchema {
+  $ref?: string;
+  type?: string;
+  description?: string;
+  format?: string;
+  properties?: Record<string, ISchema>;
+  items?: ISchema;
+  additionalProperties?: ISchema | boolean;
+  required?: string[];
+  enum?: unknown[];
+}

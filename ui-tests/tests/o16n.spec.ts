@@ -1,0 +1,213 @@
+/**
+ * End-to-end tests of jupyterlab-o16n in a real JupyterLab (galata + Debian's chromium).
+ *
+ * - "UI against a fake backend": the whole publish -> catalog -> swagger -> try -> consume cell ->
+ *   delete flow with /o16n routes answered in the browser (runs without the server extension).
+ * - "Iris end to end": the same against the real server extension and its embedded o16n server,
+ *   including running the consume cell; skipped when /o16n/status does not answer.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+import { installFakeO16n } from './fake-o16n';
+
+const SHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+
+const TRAIN = [
+  'from sklearn import datasets, svm',
+  'iris = datasets.load_iris()',
+  'clf = svm.SVC().fit(iris.data, iris.target)',
+  'names = iris.target_names.tolist()'
+].join('\n');
+const SERVICE_CODE = 'iris_type = names[int(clf.predict([flower_data])[0])]';
+
+async function notebookWithIrisCells(page: IJupyterLabPageFixture, runTraining: boolean): Promise<void> {
+  await page.notebook.createNew('iris.ipynb');
+  await page.notebook.setCell(0, 'code', TRAIN);
+  if (runTraining) {
+    await page.notebook.runCell(0, true);
+  }
+  await page.notebook.addCell('code', SERVICE_CODE);
+  await page.notebook.selectCells(1);
+}
+
+async function openPublishPanelFromToolbar(page: IJupyterLabPageFixture) {
+  const button = page.locator('.jp-NotebookPanel-toolbar [data-command="o16n:publish"]');
+  await expect(button).toBeVisible();
+  await button.click();
+  const panel = page.locator('#o16n-publish');
+  await expect(panel).toBeVisible();
+  // widen the right sidebar (drag the handle between the main area and it) for readable screenshots
+  const handle = page.locator('#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)').last();
+  const box = await handle.boundingBox();
+  if (box) {
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x - 200, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+  }
+  return panel;
+}
+
+test.describe('jupyterlab-o16n', () => {
+  test.use({ autoGoto: true, viewport: { width: 1400, height: 1000 } });
+
+  test('adds the toolbar button, the panels, the palette commands and the settings', async ({ page }) => {
+    await page.notebook.createNew('empty.ipynb');
+    await expect(page.locator('.jp-NotebookPanel-toolbar [data-command="o16n:publish"]')).toBeVisible();
+    await expect(page.locator('.jp-SideBar [data-id="o16n-catalog"]')).toBeVisible();
+    await expect(page.locator('.jp-SideBar [data-id="o16n-publish"]')).toBeVisible();
+    // the cell toolbar carries the publish and consume buttons
+    await page.notebook.selectCells(0);
+    await expect(page.locator('.jp-cell-toolbar [data-command="o16n:publish"]').first()).toBeAttached();
+    await expect(page.locator('.jp-cell-toolbar [data-command="o16n:insert-consume-cell"]').first()).toBeAttached();
+    // palette
+    await page.keyboard.press('Control+Shift+C');
+    await page.locator('.lm-CommandPalette-input').fill('web service');
+    await expect(page.locator('.lm-CommandPalette-item', { hasText: 'Publish as web service' })).toBeVisible();
+    await page.keyboard.press('Escape');
+    // settings
+    const settings = await page.evaluate(async () => {
+      const registry = (window as any).galata?.app?.serviceManager?.settings;
+      const fetched = registry ? await registry.fetch('jupyterlab-o16n:plugin') : null;
+      return fetched ? Object.keys(fetched.schema.properties) : [];
+    });
+    expect(settings.sort()).toEqual(['askBeforeDelete', 'catalogRefreshInterval', 'showCodeSnippets', 'versionScheme']);
+  });
+
+  test('renders o16n results, service lists and swagger in notebook outputs', async ({ page }) => {
+    await page.notebook.createNew('mime.ipynb');
+    await page.notebook.setCell(
+      0,
+      'code',
+      [
+        'from IPython.display import display',
+        "display({'application/vnd.o16n.result+json': {'name': 'Iris', 'version': 'v1', 'success': True, 'errorMessage': '',",
+        "  'consoleOutput': 'scored 1 row', 'outputParameters': {'iris_type': 'versicolor'}, 'outputFiles': [], 'elapsed': 0.021},",
+        "  'text/plain': 'result'}, raw=True)",
+        "display({'application/vnd.o16n.services+json': [{'name': 'Iris', 'version': 'v1', 'runtimeType': 'Python',",
+        "  'inputParameterDefinitions': [{'name': 'flower_data', 'type': 'vector'}]}], 'text/plain': 'services'}, raw=True)"
+      ].join('\n')
+    );
+    await page.notebook.runCell(0, true);
+    const result = page.locator('.o16n-mime-result');
+    await expect(result).toContainText('versicolor');
+    await expect(result).toContainText('21 ms');
+    await expect(page.locator('.o16n-mime-services')).toContainText('flower_data: vector');
+    await result.screenshot({ path: path.join(SHOTS, 'consume-result.png') });
+  });
+
+  test('publish, catalog, swagger, try it, consume cell and delete against a fake backend', async ({ page }) => {
+    const fake = await installFakeO16n(page);
+    await page.goto();
+    await notebookWithIrisCells(page, false);
+
+    const panel = await openPublishPanelFromToolbar(page);
+    await expect(panel.getByRole('table', { name: 'Kernel variables' })).toBeVisible();
+    await panel.getByLabel('Name', { exact: true }).fill('Iris');
+    await expect(panel.getByLabel('Version')).toHaveValue('v1');
+    await panel.getByLabel('Description').fill('Iris variety from sepal and petal sizes');
+    await expect(panel.getByLabel('Inputs 1 name')).toHaveValue('flower_data');
+    await expect(panel.getByLabel('Inputs 1 type')).toHaveValue('vector');
+    await expect(panel.getByLabel('Outputs 1 name')).toHaveValue('iris_type');
+    await panel.getByLabel('Outputs 1 type').selectOption('str');
+    await expect(panel.getByLabel('Include clf')).toBeChecked();
+    await expect(panel.getByLabel('Include names')).toBeChecked();
+    await expect(panel.getByLabel('Include iris')).not.toBeChecked();
+    await panel.screenshot({ path: path.join(SHOTS, 'publish-panel.png') });
+
+    await panel.getByRole('button', { name: 'Publish', exact: true }).click();
+    await expect(panel.getByText('Published Iris v1.')).toBeVisible();
+    await expect(panel.locator('.o16n-endpoint')).toHaveText('POST http://127.0.0.1:12800/api/Iris/v1');
+    await panel.screenshot({ path: path.join(SHOTS, 'publish-done.png') });
+    expect(fake.services.map(s => `${s.name} ${s.version}`)).toEqual(['Iris v1']);
+
+    // catalog
+    await page.sidebar.openTab('o16n-catalog');
+    const catalog = page.locator('#o16n-catalog');
+    await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
+    await catalog.screenshot({ path: path.join(SHOTS, 'catalog.png') });
+    await catalog.getByRole('button', { name: 'Open Iris v1' }).click();
+
+    // detail: swagger, try it
+    const detail = page.locator('.o16n-detail');
+    await expect(detail).toContainText('Iris variety from sepal and petal sizes');
+    await detail.getByRole('tab', { name: 'Swagger' }).click();
+    await expect(detail.locator('.o16n-operation').first()).toContainText('/api/Iris/v1');
+    await detail.getByRole('tab', { name: 'Try it' }).click();
+    await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
+    await detail.getByRole('button', { name: 'Consume', exact: true }).click();
+    await expect(detail.locator('.o16n-result')).toContainText('versicolor');
+    await detail.screenshot({ path: path.join(SHOTS, 'try-it.png') });
+
+    // consume cell
+    await detail.getByRole('button', { name: 'Insert consume cell' }).click();
+    await expect
+      .poll(async () => (await page.notebook.getCellTextInput(2)) ?? '')
+      .toBe("%load_ext o16n\n%o16n consume Iris v1 --flower_data '[7, 3.2, 4.7, 1.4]'");
+
+    // delete
+    await page.locator('.lm-TabBar-tab', { hasText: 'Iris v1' }).click();
+    await detail.getByRole('button', { name: 'Delete version' }).click();
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect(detail).toHaveCount(0);
+    expect(fake.services).toEqual([]);
+    await expect(catalog.getByText('No web services yet.')).toBeVisible();
+  });
+
+  test('Iris end to end against the real server extension', async ({ page, baseURL }) => {
+    const status = await page.request.get(`${baseURL}/o16n/status`).catch(() => null);
+    test.skip(!status || !status.ok(), 'the o16n Jupyter server extension is not installed or does not answer');
+    test.setTimeout(600000);
+    // versions left by an interrupted earlier run
+    const leftovers = (await (await page.request.get(`${baseURL}/o16n/services`)).json()) as { name: string; version: string }[];
+    for (const s of leftovers.filter(s => s.name.startsWith('IrisE2E'))) {
+      await page.request.delete(`${baseURL}/o16n/services/${s.name}/${s.version}`);
+    }
+    const name = `IrisE2E${Date.now() % 100000}`;
+
+    await notebookWithIrisCells(page, true);
+    const panel = await openPublishPanelFromToolbar(page);
+    await expect(panel.getByLabel('Include clf')).toBeChecked({ timeout: 60000 });
+    await panel.getByLabel('Name', { exact: true }).fill(name);
+    await expect(panel.getByLabel('Version')).toHaveValue('v1');
+    await panel.getByLabel('Outputs 1 type').selectOption('str');
+    // Test in the kernel first
+    await panel.getByText('Test in the notebook\'s kernel').click();
+    await panel.getByLabel('flower_data', { exact: true }).fill('[7, 3.2, 4.7, 1.4]');
+    await panel.getByRole('button', { name: 'Test', exact: true }).click();
+    await expect(panel.locator('.o16n-test-outputs')).toContainText('versicolor');
+    await panel.screenshot({ path: path.join(SHOTS, 'publish-panel.png') });
+    await panel.getByRole('button', { name: 'Publish', exact: true }).click();
+    await expect(panel.getByText(`Published ${name} v1.`)).toBeVisible({ timeout: 300000 });
+
+    await page.sidebar.openTab('o16n-catalog');
+    const catalog = page.locator('#o16n-catalog');
+    await catalog.getByRole('button', { name: 'Refresh the service list' }).click();
+    await expect(catalog.getByRole('button', { name: `Open ${name} v1` })).toBeVisible();
+    await catalog.screenshot({ path: path.join(SHOTS, 'catalog.png') });
+    await catalog.getByRole('button', { name: `Open ${name} v1` }).click();
+
+    const detail = page.locator('.o16n-detail');
+    await detail.getByRole('tab', { name: 'Swagger' }).click();
+    await expect(detail.locator('.o16n-operation').first()).toContainText(`/api/${name}/v1`);
+    await detail.getByRole('tab', { name: 'Try it' }).click();
+    await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
+    await detail.getByRole('button', { name: 'Consume', exact: true }).click();
+    await expect(detail.locator('.o16n-result')).toContainText('versicolor', { timeout: 60000 });
+    await detail.screenshot({ path: path.join(SHOTS, 'try-it.png') });
+    await detail.getByRole('button', { name: 'Insert consume cell' }).click();
+
+    await page.locator('.lm-TabBar-tab', { hasText: 'iris.ipynb' }).click();
+    await page.notebook.runCell(2, true);
+    const output = page.locator('.jp-Cell').nth(2).locator('.o16n-mime-result');
+    await expect(output).toContainText('versicolor', { timeout: 60000 });
+    await page.locator('.jp-Cell').nth(2).screenshot({ path: path.join(SHOTS, 'consume-result.png') });
+
+    await page.locator('.lm-TabBar-tab', { hasText: `${name} v1` }).click();
+    await detail.getByRole('button', { name: 'Delete version' }).click();
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect(catalog.getByRole('button', { name: `Open ${name} v1` })).toHaveCount(0);
+  });
+});
+

@@ -103,6 +103,14 @@ class Client:
         """``GET /status``: the server's health (statusCode pass/warn/fail, components)."""
         return self._transport.request("GET", "/status")
 
+    def request(self, method: str, url: str, **kw: Any) -> Any:
+        """An authenticated call to any API path (``path(...)`` builds one); decoded JSON or text.
+
+        Keyword arguments go to httpx (``json=``, ``params=``, ``content=``, ``files=``, ``headers=``,
+        ``raw=True`` for the response itself). A re-iterable ``content`` is sent again after a 401.
+        """
+        return self._transport.request(method, url, **kw)
+
     # ------------------------------------------------------------ services
     def service(self, name: str) -> ServiceDefinition:
         """Start the fluent definition of a service: ``client.service('x').version('1')...deploy()``."""
@@ -228,6 +236,15 @@ def _file_refresh_source(file: str) -> Callable[[], str | None]:
     return read
 
 
+def _file_token_source(file: str) -> Callable[[], dict[str, Any] | None]:
+    def read() -> dict[str, Any] | None:
+        try:
+            return _read_credentials_file(file)
+        except AuthenticationError:
+            return None  # being rewritten or removed: the caller decides what that means
+    return read
+
+
 def connect(url: str | None = None, username: str | None = None, password: str | None = None,
             token: str | None = None, *, refresh_token: str | None = None, timeout: float = 300.0,
             revoke_on_close: bool | None = None, verify: bool = True,
@@ -238,8 +255,10 @@ def connect(url: str | None = None, username: str | None = None, password: str |
 
     1. arguments: ``token`` (an access token used as is), ``refresh_token``, or ``username`` +
        ``password``;
-    2. the JSON file named by ``O16N_CREDENTIALS_FILE`` (``{"url", "refresh_token"}`` or
-       ``{"url", "username", "password"}``), as handed to kernels by the Jupyter extension;
+    2. the JSON file named by ``O16N_CREDENTIALS_FILE``: ``{"url", "access_token", "expires_on"}``
+       as the Jupyter extension hands it to kernels (the file is read again when the token is
+       about to expire or is refused: the extension rewrites it), or ``{"url", "refresh_token"}``
+       or ``{"url", "username", "password"}``;
     3. the environment: ``O16N_USER`` and ``O16N_PASSWORD``.
 
     The URL is the argument, else the credentials file's ``url`` (when the file was used), else
@@ -249,6 +268,7 @@ def connect(url: str | None = None, username: str | None = None, password: str |
     env = os.environ
     file_data: dict[str, Any] = {}
     refresh_source: Callable[[], str | None] | None = None
+    token_source: Callable[[], dict[str, Any] | None] | None = None
     explicit = token is not None or refresh_token is not None or (username is not None and password is not None)
     cred_file = env.get("O16N_CREDENTIALS_FILE")
     if not explicit and cred_file:
@@ -258,6 +278,7 @@ def connect(url: str | None = None, username: str | None = None, password: str |
             refresh_source = _file_refresh_source(cred_file)  # the extension may rotate it
         elif file_data.get("access_token"):
             token = file_data["access_token"]
+            token_source = _file_token_source(cred_file)  # the extension rewrites it before expiry
         else:
             username = file_data.get("username", username)
             password = file_data.get("password", password)
@@ -273,8 +294,10 @@ def connect(url: str | None = None, username: str | None = None, password: str |
         raise AuthenticationError(f"no {missing} for {base}: pass them to connect(), or set O16N_USER and "
                                   "O16N_PASSWORD (or O16N_CREDENTIALS_FILE)")
     t = Transport(base, username=username, password=password, token=token, refresh_token=refresh_token,
-                  refresh_source=refresh_source, revoke_on_close=revoke_on_close, timeout=timeout,
-                  transport=transport, verify=verify)
+                  refresh_source=refresh_source, token_source=token_source, revoke_on_close=revoke_on_close,
+                  timeout=timeout, transport=transport, verify=verify)
+    if token_source is not None:
+        t._take_tokens({"access_token": token, "expires_on": file_data.get("expires_on")})
     try:
         if token is None:
             if refresh_token is not None:

@@ -2,6 +2,8 @@
 
 `Transport` logs in (``POST /login``), renews the access token shortly before ``expires_on`` and
 again after a 401 (the request is retried once), and revokes the refresh token on ``close()``.
+With a ``token_source`` (a kernel's ``O16N_CREDENTIALS_FILE``, written by the Jupyter extension)
+it has no refresh token of its own: renewing means reading the source again for a newer token.
 Every non-2xx answer becomes a typed error carrying the server's message.
 """
 
@@ -21,6 +23,8 @@ from .errors import AuthenticationError, O16nError, ServerError, error_for_statu
 _RENEW_FRACTION = 0.2
 _RENEW_MIN_SECONDS = 0.5
 _RENEW_MAX_SECONDS = 60.0
+# After a 401, how long to wait for the token source (the Jupyter extension) to write a new token.
+_SOURCE_WAIT_SECONDS = 3.0
 
 
 def path(*parts: Any) -> str:
@@ -49,6 +53,7 @@ class Transport:
     def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
                  token: str | None = None, refresh_token: str | None = None,
                  refresh_source: Callable[[], str | None] | None = None,
+                 token_source: Callable[[], dict[str, Any] | None] | None = None,
                  revoke_on_close: bool | None = None, timeout: float = 300.0,
                  transport: httpx.BaseTransport | None = None, verify: bool = True) -> None:
         self.url = url.rstrip("/")
@@ -57,6 +62,8 @@ class Transport:
         self._access_token = token
         self._refresh_token = refresh_token
         self._refresh_source = refresh_source
+        self._token_source = token_source
+        self._source_checked = 0.0
         self._expires_at: float | None = None
         self._lifetime: float | None = None
         self._lock = threading.RLock()
@@ -85,9 +92,16 @@ class Transport:
         response = self._send("POST", "/login", json={"username": self.username, "password": self._password})
         self._take_tokens(self._check(response))
 
-    def renew(self) -> None:
-        """``POST /login/refreshToken``; falls back to a fresh login when the refresh token is refused."""
+    def renew(self, rejected: bool = False) -> None:
+        """``POST /login/refreshToken``; falls back to a fresh login when the refresh token is refused.
+
+        With a token source (and no refresh token or password) the source is read again instead;
+        ``rejected``: the server refused the current token, so wait a little for a newer one.
+        """
         with self._lock:
+            if self._token_source is not None and not self._refresh_token and self._password is None:
+                self._take_from_source(rejected)
+                return
             candidates = []
             if self._refresh_token:
                 candidates.append(self._refresh_token)
@@ -132,16 +146,37 @@ class Transport:
         self._expires_at = expires_at
         self._lifetime = (expires_at - now) if expires_at else None
 
+    def _take_from_source(self, rejected: bool) -> None:
+        assert self._token_source is not None
+        deadline = time.time() + (_SOURCE_WAIT_SECONDS if rejected else 0.0)
+        while True:
+            data = self._token_source() or {}
+            token = data.get("access_token")
+            if token and token != self._access_token:
+                self._take_tokens({"access_token": token, "expires_on": data.get("expires_on")})
+                return
+            if time.time() >= deadline:
+                break
+            time.sleep(0.1)
+        self._source_checked = time.time()
+        if rejected or not token:
+            raise AuthenticationError("the access token from O16N_CREDENTIALS_FILE was refused and no newer one was "
+                                      "written: is the Jupyter server still logged in to o16n? "
+                                      "(or log in with %o16n login URL --user NAME)")
+        # not refused yet and not renewed yet: the writer renews it before it expires; look again soon
+
     def _needs_renewal(self) -> bool:
+        if self._token_source is not None and time.time() - self._source_checked < 1.0:
+            return False  # read the source at most once a second
         if self._expires_at is None or (self._refresh_token is None and self._password is None
-                                        and self._refresh_source is None):
+                                        and self._refresh_source is None and self._token_source is None):
             return False
         margin = (self._lifetime or 0) * _RENEW_FRACTION
         margin = min(max(margin, _RENEW_MIN_SECONDS), _RENEW_MAX_SECONDS)
         return time.time() >= self._expires_at - margin
 
     def _can_renew(self) -> bool:
-        return bool(self._refresh_token or self._refresh_source or
+        return bool(self._refresh_token or self._refresh_source or self._token_source or
                      (self.username is not None and self._password is not None))
 
     def revoke(self) -> None:
@@ -202,7 +237,7 @@ class Transport:
         merged = {**(headers or {}), **self._auth_headers()}
         response = self._send(method, url, headers=merged, **kw)
         if response.status_code == 401 and self._can_renew():
-            self.renew()
+            self.renew(rejected=True)
             merged = {**(headers or {}), **self._auth_headers()}
             response = self._send(method, url, headers=merged, **kw)
         if raw:

@@ -1,0 +1,88 @@
+"""The Jupyter server extension app: configuration (``c.O16n.*``), wiring, start and stop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Integer, Unicode, default
+
+from .connection import Connection
+from .credentials import KernelCredentials
+from .embedded import EmbeddedServer
+from .handlers import HANDLERS
+from .publish import Publisher
+
+
+class O16n(ExtensionApp):
+    """Publish notebook code and objects to an o16n server from JupyterLab.
+
+    Without ``server_url`` an o16n server is started with Jupyter (data in ``data_dir``) and used as
+    ``admin``; with it, the user logs in to that server from the lab (or ``username``/``password``
+    log in by themselves).
+    """
+
+    name = "o16n"
+    load_other_extensions = True
+
+    server_url = Unicode("", config=True, help="URL of a remote o16n server (env O16N_URL). "
+                                               "Empty: start an embedded server with Jupyter.")
+    username = Unicode("", config=True, help="User for the remote server (env O16N_USER); with password, "
+                                             "Jupyter logs in by itself.")
+    password = Unicode("", config=True, help="Password for username (env O16N_PASSWORD). Optional: "
+                                             "without it the user logs in from the lab.")
+    data_dir = Unicode(config=True, help="Data directory of the embedded server (database, snapshots, "
+                                         "admin-password); default <Jupyter data dir>/o16n.")
+    embedded_port = Integer(0, config=True, help="Port of the embedded server (0: a free loopback port).")
+    kernel_timeout = Float(30.0, config=True, help="Seconds a kernel may stay busy before listing or "
+                                                   "capturing its variables gives 409.")
+    request_timeout = Float(300.0, config=True, help="Seconds one call to the o16n server may take.")
+    capture_dir = Unicode("", config=True, help="Where kernels write serialized variables before upload "
+                                                "(a private 0700 directory is made inside; default: the "
+                                                "system temp dir). Needs room for the biggest publish.")
+
+    @default("server_url")
+    def _default_url(self) -> str:
+        return os.environ.get("O16N_URL", "")
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "o16n")
+
+    @default("username")
+    def _default_username(self) -> str:
+        return os.environ.get("O16N_USER", "")
+
+    @default("password")
+    def _default_password(self) -> str:
+        return os.environ.get("O16N_PASSWORD", "")
+
+    def initialize_settings(self) -> None:
+        serverapp = self.serverapp
+        credentials = KernelCredentials(serverapp.runtime_dir)
+        embedded = None
+        if not self.server_url:
+            embedded = EmbeddedServer(Path(self.data_dir).expanduser(), self.embedded_port or None, log=self.log)
+            embedded.start()  # starts alongside Jupyter; handlers wait for it when needed
+        url = self.server_url if "://" in self.server_url or not self.server_url else "http://" + self.server_url
+        # Before any kernel starts: kernels inherit O16N_URL and O16N_CREDENTIALS_FILE.
+        self.connection = Connection(url=url, embedded=embedded, credentials=credentials, log=self.log,
+                                     request_timeout=self.request_timeout)
+        self.connection.configure_auto_login(self.username or None, self.password or None)
+        self.publisher = Publisher(self.connection, serverapp.kernel_manager, serverapp.root_dir,
+                                   bool(getattr(serverapp.contents_manager, "allow_hidden", False)),
+                                   self.kernel_timeout, self.capture_dir or None)
+        where = f"embedded server {embedded.url}" if embedded else f"remote server {url}"
+        self.log.info("o16n: publishing to the %s", where)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(HANDLERS)
+
+    async def _start_jupyter_server_extension(self, serverapp) -> None:  # noqa: ANN001
+        self.connection.start_background()  # log in now rather than on the first request
+
+    async def stop_extension(self) -> None:
+        await self.publisher.stop()  # jobs roll back while the o16n server is still there
+        await self.connection.stop()

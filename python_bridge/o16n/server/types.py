@@ -116,16 +116,25 @@ def check_value(param: Parameter, value: Any) -> Any:
     raise InputError(name, f"input '{name}' has an unsupported declared type '{kind}'")
 
 
+def is_rows(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(row, dict) for row in value)
+
+
+def rows_to_columns(rows: list[dict]) -> dict[str, list]:
+    """`[{"a": 1}, {"a": 2, "b": 3}]` -> `{"a": [1, 2], "b": [None, 3]}` (columns in first-seen order)."""
+    columns: dict[str, list] = {}
+    for row in rows:
+        for column in row:
+            columns.setdefault(column, [])
+    for row in rows:
+        for column, cells in columns.items():
+            cells.append(row.get(column))
+    return columns
+
+
 def _check_frame(name: str, value: Any, fail) -> dict[str, list]:
-    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
-        columns: dict[str, list] = {}
-        for row in value:
-            for column in row:
-                columns.setdefault(column, [])
-        for row in value:
-            for column, cells in columns.items():
-                cells.append(row.get(column))
-        value = columns
+    if is_rows(value):
+        value = rows_to_columns(value)
     if not isinstance(value, dict):
         raise fail('an object of columns ({"col": [..]}) or a list of row objects')
     lengths = set()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from o16n.server.runtime.protocol import encode, recv_frame
+from o16n.server.types import is_rows, rows_to_columns
 
 WORKSPACE_DIR = "workspace/"  # inside a snapshot zip: one dill file per object
 FILES_DIR = "files/"  # inside a snapshot zip: the working directory's files
@@ -123,15 +124,8 @@ def coerce_output(name: str, value: Any, kind: str | None) -> Any:
                 return plain
             raise ValueError("not a list of rows")
         if kind == "data.frame":
-            if isinstance(plain, list) and all(isinstance(r, dict) for r in plain):
-                columns: dict[str, list] = {}
-                for row in plain:
-                    for col in row:
-                        columns.setdefault(col, [])
-                for row in plain:
-                    for col, cells in columns.items():
-                        cells.append(row.get(col))
-                return columns
+            if is_rows(plain):
+                return rows_to_columns(plain)
             if isinstance(plain, dict):
                 return plain
             raise ValueError("not a data frame")

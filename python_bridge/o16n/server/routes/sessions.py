@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse
 from starlette.routing import Route
 
 from ..auth import Caller
@@ -19,7 +21,7 @@ from ..errors import ApiError, bad_request, forbidden, not_found
 from ..http import Fields, json_response, read_json, text_response
 from ..paths import confined_path, open_confined
 from ..runtime.pools import link_or_copy
-from ..runtime.process import WorkerError, WorkerReply, WorkerTimeout
+from ..runtime.process import WorkerError, WorkerTimeout
 from ..runtime.sessions import LiveSession, SessionLimitReached
 from ..state import ServerState, state_of
 from ..store.models import SessionRecord, Snapshot
@@ -41,11 +43,10 @@ async def own_session(request: Request) -> tuple[ServerState, Caller, LiveSessio
     return state, caller, session
 
 
-async def call(state: ServerState, session: LiveSession, message: dict, payload: bytes = b"",
-               timeout: float = 300) -> WorkerReply:
+async def call(state: ServerState, session: LiveSession, message: dict, timeout: float = 300) -> dict:
     """Talk to a session's worker; if the worker died or hung, the session is gone (410)."""
     try:
-        return await session.worker.call(message, payload, timeout=timeout)
+        return await session.worker.call(message, timeout=timeout)
     except WorkerTimeout:
         await forget_session(state, session.id)
         raise ApiError(504, f"the session did not answer within {timeout:g} s and was closed") from None
@@ -59,9 +60,9 @@ async def forget_session(state: ServerState, session_id: str) -> None:
     await state.db(lambda db: db.query(SessionRecord).filter_by(id=session_id).delete())
 
 
-def worker_failed(reply: WorkerReply, status: int = 400) -> None:
-    if not reply.message.get("ok"):
-        raise ApiError(status, reply.message.get("error", "the session could not do that"))
+def worker_failed(reply: dict, status: int = 400) -> None:
+    if not reply.get("ok"):
+        raise ApiError(status, reply.get("error", "the session could not do that"))
 
 
 # --- lifecycle -----------------------------------------------------------------------------
@@ -135,7 +136,7 @@ async def execute(request: Request):
         timeout=state.settings.execute_timeout,
     )
     worker_failed(reply, 500)
-    result = reply.message
+    result = reply
     session.last_console = result["consoleOutput"]
     return json_response(
         {
@@ -214,27 +215,34 @@ async def list_objects(request: Request):
     state, _caller, session = await own_session(request)
     reply = await call(state, session, {"op": "list_objects"})
     worker_failed(reply, 500)
-    return json_response(reply.message["names"])
+    return json_response(reply["names"])
 
 
 async def get_object(request: Request):
     state, _caller, session = await own_session(request)
     name = object_name(request)
-    reply = await call(state, session, {"op": "get_object", "name": name})
+    # The worker writes the dill bytes to a file the server streams out: big models never sit in
+    # the server's memory, and the server never looks inside them.
+    path = session.placement.exchange_file("object")
+    reply = await call(state, session, {"op": "get_object", "name": name, "path": str(path)})
     worker_failed(reply, 400)
-    if not reply.message.get("found"):
+    if not reply.get("found"):
         raise not_found(f"object '{name}' is not in the session's workspace")
-    headers = {"Content-Disposition": f'attachment; filename="{name}.dill"'}
-    return Response(reply.payload, media_type="application/octet-stream", headers=headers)
+    return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.dill",
+                        background=BackgroundTask(path.unlink, missing_ok=True))
 
 
 async def set_object(request: Request):
     state, _caller, session = await own_session(request)
     name = object_name(request)
-    payload = await read_limited(request, state.settings.max_body_bytes)
-    if not payload:
-        raise bad_request("send the object as dill bytes in the body (application/octet-stream)", "body")
-    reply = await call(state, session, {"op": "set_object", "name": name}, payload)
+    path = session.placement.exchange_file("object")
+    try:
+        size = await save_body(request, path, state.settings.max_body_bytes)
+        if not size:
+            raise bad_request("send the object as dill bytes in the body (application/octet-stream)", "body")
+        reply = await call(state, session, {"op": "set_object", "name": name, "path": str(path)})
+    finally:
+        path.unlink(missing_ok=True)
     worker_failed(reply, 400)
     return text_response(f"object '{name}' was set")
 
@@ -244,22 +252,24 @@ async def delete_object(request: Request):
     name = object_name(request)
     reply = await call(state, session, {"op": "delete_object", "name": name})
     worker_failed(reply, 400)
-    if not reply.message.get("found"):
+    if not reply.get("found"):
         raise not_found(f"object '{name}' is not in the session's workspace")
     return text_response(f"object '{name}' was deleted")
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
+async def save_body(request: Request, path: Path, limit: int) -> int:
+    """Stream the request body into `path` (a 413 past `limit`); returns its size."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise ApiError(413, f"the body is larger than the limit of {limit} bytes", field="body")
+    size = 0
+    with open(path, "wb") as handle:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"the body is larger than the limit of {limit} bytes", field="body")
+            await run_in_threadpool(handle.write, chunk)
+    return size
 
 
 # --- snapshots from and into sessions --------------------------------------------------------
@@ -277,7 +287,7 @@ async def create_snapshot(request: Request):
         temp.unlink(missing_ok=True)
     snapshot = Snapshot(id=str(uuid.uuid4()), name=name, owner_id=caller.user_id, blob=digest, content_size=size)
     await state.db(lambda db: db.add(snapshot))
-    return json_response({"snapshotId": snapshot.id, "skippedObjects": reply.message.get("skipped", [])}, 201)
+    return json_response({"snapshotId": snapshot.id, "skippedObjects": reply.get("skipped", [])}, 201)
 
 
 async def load_snapshot(request: Request):

@@ -52,8 +52,8 @@ async def assign(worker: WorkerProcess, settings: Settings, placement: Placement
         },
         timeout=30,
     )
-    if not reply.message.get("ok"):
-        raise OSError(reply.message.get("error", "the worker could not be assigned"))
-    if reply.message.get("problem"):
-        log.warning("worker %s runs without its sandbox: %s", worker.pid, reply.message["problem"])
-    return reply.message.get("sandbox", "none")
+    if not reply.get("ok"):
+        raise OSError(reply.get("error", "the worker could not be assigned"))
+    if reply.get("problem"):
+        log.warning("worker %s runs without its sandbox: %s", worker.pid, reply["problem"])
+    return reply.get("sandbox", "none")

@@ -87,7 +87,7 @@ class ServicePool:
             raise PoolBusy(f"all {self.max_size} workers of this service stayed busy for {timeout:g} s; try again later") from None
         healthy = False
         try:
-            reply = await slot.worker.call(
+            result = await slot.worker.call(
                 {
                     "op": "execute",
                     "mode": "service",
@@ -100,7 +100,6 @@ class ServicePool:
                 },
                 timeout=timeout,
             )
-            result = reply.message
             if not result.get("ok", False):
                 raise WorkerError(result.get("error", "the worker failed"))
             healthy = not result.get("unhealthy")
@@ -161,9 +160,9 @@ class ServicePool:
         except (WorkerError, OSError) as exc:
             self._discard(slot)
             raise ServiceInitError(f"the service's worker could not start: {exc}") from None
-        if not reply.message.get("ok"):
+        if not reply.get("ok"):
             self._discard(slot)
-            raise ServiceInitError(reply.message.get("error", "the service failed to load"))
+            raise ServiceInitError(reply.get("error", "the service failed to load"))
         return slot
 
     async def warm(self, count: int = 1) -> None:

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from ..config import Settings
 from .protocol import HEADER, decode_header, encode
@@ -22,11 +21,6 @@ class WorkerError(Exception):
 class WorkerTimeout(WorkerError):
     """The worker did not answer in time and was killed."""
 
-
-@dataclass
-class WorkerReply:
-    message: dict
-    payload: bytes
 
 
 class WorkerProcess:
@@ -69,12 +63,12 @@ class WorkerProcess:
         await worker.call({"op": "ping"}, timeout=settings.worker_start_timeout)
         return worker
 
-    async def call(self, message: dict, payload: bytes = b"", timeout: float | None = None) -> WorkerReply:
+    async def call(self, message: dict, timeout: float | None = None) -> dict:
         async with self.lock:
             self.busy = True
             try:
                 async with asyncio.timeout(timeout):  # no extra task per call, unlike wait_for
-                    return await self._roundtrip(message, payload)
+                    return await self._roundtrip(message)
             except TimeoutError:
                 self.kill()
                 raise WorkerTimeout(f"no answer within {timeout:g} s") from None
@@ -84,13 +78,11 @@ class WorkerProcess:
             finally:
                 self.busy = False
 
-    async def _roundtrip(self, message: dict, payload: bytes) -> WorkerReply:
-        self.writer.write(encode(message, payload))
+    async def _roundtrip(self, message: dict) -> dict:
+        self.writer.write(encode(message))
         await self.writer.drain()
-        json_len, payload_len = decode_header(await self.reader.readexactly(HEADER.size))
-        reply = json.loads(await self.reader.readexactly(json_len))
-        blob = await self.reader.readexactly(payload_len) if payload_len else b""
-        return WorkerReply(reply, blob)
+        size = decode_header(await self.reader.readexactly(HEADER.size))
+        return json.loads(await self.reader.readexactly(size))
 
     def _death_reason(self, exc: BaseException) -> str:
         try:

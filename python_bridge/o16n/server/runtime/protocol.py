@@ -1,8 +1,7 @@
-"""Framing between the server and a worker: a JSON header plus an optional binary payload.
+"""Framing between the server and a worker: length-prefixed JSON, nothing else.
 
-Frame = 8-byte header (two big-endian uint32: JSON length, payload length), the JSON, the payload.
-JSON keeps the server from ever unpickling what a worker sends; the payload carries opaque bytes
-(dill-serialized workspace objects) that only a worker interprets.
+JSON keeps the server from ever unpickling what a worker sends. Bulk bytes (snapshots, workspace
+objects) never travel here: they go through files in the worker's exchange dir.
 """
 
 from __future__ import annotations
@@ -11,20 +10,20 @@ import json
 import socket
 import struct
 
-HEADER = struct.Struct("!II")
-MAX_JSON = 512 * 1024 * 1024
+HEADER = struct.Struct("!I")
+MAX_FRAME = 512 * 1024 * 1024
 
 
-def encode(message: dict, payload: bytes = b"") -> bytes:
+def encode(message: dict) -> bytes:
     body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
-    return HEADER.pack(len(body), len(payload)) + body + payload
+    return HEADER.pack(len(body)) + body
 
 
-def decode_header(header: bytes) -> tuple[int, int]:
-    json_len, payload_len = HEADER.unpack(header)
-    if json_len > MAX_JSON:
+def decode_header(header: bytes) -> int:
+    (size,) = HEADER.unpack(header)
+    if size > MAX_FRAME:
         raise ValueError("worker frame too large")
-    return json_len, payload_len
+    return size
 
 
 def recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -38,9 +37,6 @@ def recv_exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv_frame(sock: socket.socket) -> tuple[dict, bytes]:
-    """Blocking read of one frame (the worker side)."""
-    json_len, payload_len = decode_header(recv_exact(sock, HEADER.size))
-    message = json.loads(recv_exact(sock, json_len))
-    payload = recv_exact(sock, payload_len) if payload_len else b""
-    return message, payload
+def recv_frame(sock: socket.socket) -> dict:
+    """Blocking read of one message (the worker side)."""
+    return json.loads(recv_exact(sock, decode_header(recv_exact(sock, HEADER.size))))

@@ -174,30 +174,26 @@ class Worker:
         signal.signal(signal.SIGINT, self.on_sigint)
         while True:
             try:
-                message, payload = recv_frame(self.sock)
+                message = recv_frame(self.sock)
             except EOFError:
                 return
             op = message.get("op")
             handler = getattr(self, f"op_{op}", None)
-            reply_blob = b""
             try:
                 if handler is None:
                     raise ValueError(f"unknown worker operation {op!r}")
-                result = handler(message, payload)
-                if isinstance(result, tuple):
-                    result, reply_blob = result
-                reply = {"ok": True, **(result or {})}
+                reply = {"ok": True, **(handler(message) or {})}
             except Cancelled:
                 reply = {"ok": False, "error": "the execution was cancelled"}
             except Exception as exc:  # a failing operation answers; the worker lives on
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            self.sock.sendall(encode(reply, reply_blob))
+            self.sock.sendall(encode(reply))
 
     # --- operations ----------------------------------------------------------------------
-    def op_ping(self, message, _payload):
+    def op_ping(self, message):
         return {"pid": os.getpid()}
 
-    def op_assign(self, message, _payload):
+    def op_assign(self, message):
         """Settle in the given working dir, then (if asked) lock the server's data dir away."""
         if self.assigned:
             raise RuntimeError("this worker already has a place")
@@ -221,7 +217,7 @@ class Worker:
         self.assigned = True
         return {"sandbox": sandbox, "problem": problem}
 
-    def op_execute(self, message, _payload):
+    def op_execute(self, message):
         """Run code. Session mode keeps its namespace; service mode runs in a copy of the base."""
         service_mode = message.get("mode") == "service"
         namespace = dict(self.namespace) if service_mode else self.namespace
@@ -304,37 +300,40 @@ class Worker:
                     (Path.cwd() / name).unlink()
         return kept
 
-    def op_console(self, _message, _payload):
+    def op_console(self, _message):
         return {"consoleOutput": self.console}
 
-    def op_list_objects(self, _message, _payload):
+    def op_list_objects(self, _message):
         return {"names": sorted(self.user_names())}
 
     def user_names(self) -> list[str]:
         return [n for n in self.namespace if not n.startswith("__")]
 
-    def op_get_object(self, message, _payload):
+    def op_get_object(self, message):
         import dill
 
         name = message["name"]
         if name not in self.namespace or name.startswith("__"):
             return {"found": False}
-        return {"found": True}, dill.dumps(self.namespace[name])
+        with open(message["path"], "wb") as handle:
+            dill.dump(self.namespace[name], handle)
+        return {"found": True}
 
-    def op_set_object(self, message, payload):
+    def op_set_object(self, message):
         import dill
 
-        self.namespace[message["name"]] = dill.loads(payload)
+        with open(message["path"], "rb") as handle:
+            self.namespace[message["name"]] = dill.load(handle)
         return {}
 
-    def op_delete_object(self, message, _payload):
+    def op_delete_object(self, message):
         name = message["name"]
         found = name in self.namespace and not name.startswith("__")
         if found:
             del self.namespace[name]
         return {"found": found}
 
-    def op_snapshot(self, message, _payload):
+    def op_snapshot(self, message):
         """Write the workspace (one dill file per object) and the working dir into one zip."""
         import dill
 
@@ -355,7 +354,7 @@ class Worker:
                 archive.write(root / name, FILES_DIR + name)
         return {"skipped": skipped}
 
-    def op_load_snapshot(self, message, _payload):
+    def op_load_snapshot(self, message):
         """Merge a snapshot into the namespace and write its files into the working dir."""
         import dill
 
@@ -374,13 +373,13 @@ class Worker:
                     target.write_bytes(archive.read(info))
         return {"objects": loaded}
 
-    def op_load_service(self, message, payload):
+    def op_load_service(self, message):
         """Become a service slot: load its snapshot, run its init code once."""
         if message.get("path"):
-            self.op_load_snapshot(message, payload)
+            self.op_load_snapshot(message)
         init = message.get("init_code")
         if init:
-            result = self.op_execute({"code": init}, b"")
+            result = self.op_execute({"code": init})
             if not result["success"]:
                 raise RuntimeError(f"the service's init code failed: {result['errorMessage']}")
         self.baseline_files = set(file_state(Path.cwd()))

@@ -52,6 +52,15 @@ USAGE = """usage:
                       [--objects clf,names] [--artifacts out.png] [--alias OP] [--init-cell] [--update]"""
 
 
+class SwaggerDocument(dict):
+    """A service's swagger document that the lab extension renders as a browsable API."""
+
+    MIME = "application/vnd.o16n.swagger+json"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {self.MIME: dict(self), "application/json": dict(self), "text/plain": json.dumps(self, indent=1)}
+
+
 class MagicError(Exception):
     """A usage mistake; shown as one line."""
 
@@ -260,7 +269,7 @@ class O16nMagics(Magics):
         p.add_argument("name")
         p.add_argument("version", nargs="?")
         ns = p.parse_args(args)
-        return self._client().get_service(ns.name, ns.version).swagger()
+        return SwaggerDocument(self._client().get_service(ns.name, ns.version).swagger())
 
     def _cmd_delete(self, args: list[str]) -> None:
         p = _Parser(prog="%o16n delete")

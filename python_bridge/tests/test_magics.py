@@ -125,9 +125,11 @@ def test_live_magics_publish_consume_batch_delete(shell, live_server, capsys, mo
         listed = run(shell, f"%o16n services {name}")
         assert isinstance(listed, ServiceList) and [s["version"] for s in listed] == ["v1"]
         assert "<table" in listed._repr_html_() and name in listed.to_text()
+        assert listed._repr_mimebundle_()["application/vnd.o16n.services+json"][0]["name"] == name
 
         swagger = run(shell, f"%o16n swagger {name} v1")
         assert swagger["info"]["title"] == name
+        assert swagger._repr_mimebundle_()["application/vnd.o16n.swagger+json"]["info"]["title"] == name
 
         shell.user_ns["flowers"] = pd.DataFrame({"flower_data": [list(row) for row in iris.data[:20]]})
         done = run(shell, f"%o16n batch {name} v1 --from flowers --parallel 4")

@@ -18,6 +18,9 @@ from .transport import Transport, path
 DEFAULT_URL = "http://localhost:12800"
 
 
+SERVICES_MIME = "application/vnd.o16n.services+json"
+
+
 class ServiceList(list):
     """A list of service descriptions (dicts) that shows itself as a table in notebooks."""
 
@@ -67,7 +70,8 @@ class ServiceList(list):
         return f"<table class='o16n-services'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/html": self._repr_html_(), "text/plain": self.to_text()}
+        # The lab extension renders the first; classic Notebook, VS Code and IPython the others.
+        return {SERVICES_MIME: list(self), "text/html": self._repr_html_(), "text/plain": self.to_text()}
 
 
 class Client:

@@ -21,6 +21,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
@@ -223,6 +224,13 @@ def add_user(db: Session, username: str, password: str, role: str) -> User:
 
 def ensure_admin(settings: Settings, sessions: sessionmaker[Session]) -> str | None:
     """Create `admin` (Owner) on first start. Returns where a generated password was written."""
+    try:
+        return _create_admin(settings, sessions)
+    except IntegrityError:
+        return None  # another node sharing the database created it at the same moment
+
+
+def _create_admin(settings: Settings, sessions: sessionmaker[Session]) -> str | None:
     with sessions.begin() as db:
         if db.scalar(select(User).where(User.username == "admin")) is not None:
             return None

@@ -44,12 +44,15 @@ class BatchRunner:
 
         def claimable(db: Session) -> list[str]:
             now = utcnow()
+            # FOR UPDATE SKIP LOCKED (PostgreSQL): two nodes starting at once never claim the same one.
             rows = db.scalars(
-                select(BatchExecution).where(
+                select(BatchExecution)
+                .where(
                     BatchExecution.state.in_(UNFINISHED),
                     or_(BatchExecution.lease_node == node, BatchExecution.lease_until.is_(None),
                         BatchExecution.lease_until < now),
                 )
+                .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
                 row.lease_node, row.lease_until = node, now + LEASE

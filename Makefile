@@ -31,8 +31,9 @@ $(LABEXT): $(STAMP) node_modules/.package-lock.json $(LAB_SOURCES)
 	$(BIN)/jupyter labextension develop --overwrite .
 	touch $(LABEXT)
 
+# Root (as in containers and CI) must say so to Jupyter.
 lab: install
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve: install
 	$(BIN)/o16n serve

@@ -272,3 +272,14 @@ def test_core_openapi_document(admin):
     document = admin.get("/swagger.json").json()
     assert document["info"]["title"] == "o16n"
     assert "/services/{name}/{version}" in document["paths"]
+
+
+def test_console_output_is_capped(server_factory):
+    server = server_factory(max_console_bytes=1000)
+    with server.client() as client:
+        name = unique()
+        publish(client, name, "v1", code="print('x' * 5000)\ndone = True", outputParameterDefinitions=params(done="logical"))
+        result = client.post(f"/api/{name}/v1", json={}).json()
+        assert result["success"] and result["outputParameters"] == {"done": True}
+        assert result["consoleOutput"].startswith("x" * 1000) and "[console output truncated]" in result["consoleOutput"]
+        assert len(result["consoleOutput"]) < 1100

@@ -283,3 +283,28 @@ def test_console_output_is_capped(server_factory):
         assert result["success"] and result["outputParameters"] == {"done": True}
         assert result["consoleOutput"].startswith("x" * 1000) and "[console output truncated]" in result["consoleOutput"]
         assert len(result["consoleOutput"]) < 1100
+
+
+def pool_workers(client) -> int:
+    backend = next(iter(client.get("/status").json()["components"]["backends"]["components"].values()))
+    return backend["details"]["pythonCurrentPoolSize"]
+
+
+def test_idle_workers_are_closed_and_the_node_stays_under_its_limit(server_factory):
+    import time
+
+    server = server_factory(pool_idle_seconds=2, max_workers=1)
+    with server.client() as client:
+        first, second = unique(), unique()
+        for name in (first, second):
+            publish(client, name, "v1", code="y = x + 1", inputParameterDefinitions=params(x="integer"),
+                    outputParameterDefinitions=params(y="integer"))
+        # One worker for the whole node: the services take turns, each request still answered.
+        for name in (first, second, first, second):
+            assert client.post(f"/api/{name}/v1", json={"x": 1}).json()["outputParameters"] == {"y": 2}
+            assert pool_workers(client) <= 1
+        deadline = time.monotonic() + 15
+        while pool_workers(client) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert pool_workers(client) == 0
+        assert client.post(f"/api/{first}/v1", json={"x": 2}).json()["outputParameters"] == {"y": 3}

@@ -25,6 +25,8 @@ class Settings:
 
     spare_workers: int = 1  # started ahead of time so a new session or pool worker is quick
     pool_max_size: int = 4  # warm workers per service version at most
+    pool_idle_seconds: float = 600.0  # a pool worker unused this long is closed (down to the initial size)
+    max_workers: int = 32  # service workers on this node at most; the longest-idle one makes room
     max_sessions: int = 20  # live Python sessions on this node
     consume_timeout: float = 60.0  # seconds one consume may run before its worker is killed
     execute_timeout: float = 3600.0  # seconds one session execute may run

@@ -13,8 +13,10 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..config import Settings
 from ..types import Parameter
@@ -60,6 +62,7 @@ class PoolBusy(Exception):
 class Slot:
     worker: WorkerProcess
     placement: Placement
+    last_used: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -73,6 +76,8 @@ class ServicePool:
     warming: int = 0  # slots started ahead of requests, not ready yet
     waiters: asyncio.Condition = field(default_factory=asyncio.Condition)
     retired: bool = False
+    # Asked before a new slot starts; False when the node has no room for another worker.
+    make_room: Callable[["ServicePool"], bool] = lambda _pool: True
     _live: dict[int, Slot] = field(default_factory=dict)  # every slot, idle or busy, for shutdown
 
     @property
@@ -118,10 +123,18 @@ class ServicePool:
                     self.size -= 1
                     self._discard(slot)
                 # A slot that is already warming up will be ready sooner than a new one.
-                if self.size < self.max_size and not self.warming:
+                may_grow = self.size < self.max_size and not self.warming
+                if may_grow and self.make_room(self):
                     self.size += 1
                     self.busy += 1
                     break
+                if may_grow:
+                    # Only the node's limit stops us; room frees up in other pools, which don't
+                    # notify this one: look again shortly.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.05):
+                            await self.waiters.wait()
+                    continue
                 await self.waiters.wait()
         try:
             return await self._start_slot()
@@ -136,6 +149,7 @@ class ServicePool:
         async with self.waiters:
             self.busy -= 1
             if healthy and not self.retired:
+                slot.last_used = time.monotonic()
                 self.idle.append(slot)
             else:
                 self.size -= 1
@@ -169,7 +183,7 @@ class ServicePool:
         """Start slots ahead of requests until the pool holds `count` (capped by its maximum)."""
         while True:
             async with self.waiters:
-                if self.size >= min(count, self.max_size) or self.retired:
+                if self.size >= min(count, self.max_size) or self.retired or not self.make_room(self):
                     return
                 self.size += 1
                 self.warming += 1
@@ -199,6 +213,20 @@ class ServicePool:
         slot.worker.kill()
         slot.placement.remove()
 
+    def oldest_idle(self) -> Slot | None:
+        return self.idle[0] if self.idle else None  # idle is appended on release: oldest first
+
+    def close_idle(self, slot: Slot) -> None:
+        self.idle.remove(slot)
+        self.size -= 1
+        self._discard(slot)
+
+    def shrink(self, idle_seconds: float) -> None:
+        """Close slots unused for `idle_seconds`, down to the pool's initial size."""
+        now = time.monotonic()
+        while self.idle and self.size > self.spec.initial_size and now - self.idle[0].last_used >= idle_seconds:
+            self.close_idle(self.idle[0])
+
     def retire(self) -> None:
         """Stop taking requests; idle workers go now, busy ones when they finish."""
         self.retired = True
@@ -217,11 +245,14 @@ def link_or_copy(source: Path, target: Path) -> None:
 
 
 class PoolRegistry:
+    """All pools of this node: creates them, keeps the node under `max_workers`, closes idle slots."""
+
     def __init__(self, settings: Settings, factory: WorkerFactory) -> None:
         self.settings = settings
         self.factory = factory
         self.pools: dict[tuple[str, str], ServicePool] = {}
         self._warming: set[asyncio.Task] = set()
+        self._reaper: asyncio.Task | None = None
 
     def pool_for(self, spec: ServiceSpec) -> ServicePool:
         current = self.pools.get((spec.name, spec.version))
@@ -231,11 +262,31 @@ class PoolRegistry:
             return current
         if current is not None:
             current.retire()
-        pool = ServicePool(spec, self.settings, self.factory)
+        pool = ServicePool(spec, self.settings, self.factory, make_room=self.make_room)
         self.pools[(spec.name, spec.version)] = pool
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if spec.initial_size:
             self.warm(pool, spec.initial_size)
         return pool
+
+    def make_room(self, _pool: ServicePool) -> bool:
+        """Room for one more worker: under the node's limit, or by closing the longest-idle one."""
+        if sum(p.size for p in self.pools.values()) < self.settings.max_workers:
+            return True
+        candidates = [(slot.last_used, pool) for pool in self.pools.values() if (slot := pool.oldest_idle())]
+        if not candidates:
+            return False
+        _, pool = min(candidates, key=lambda c: c[0])
+        pool.close_idle(pool.idle[0])
+        return True
+
+    async def _reap(self) -> None:
+        idle_seconds = self.settings.pool_idle_seconds
+        while True:
+            await asyncio.sleep(max(0.5, min(30.0, idle_seconds / 4)))
+            for pool in list(self.pools.values()):
+                pool.shrink(idle_seconds)
 
     def warm(self, pool: ServicePool, count: int = 1) -> None:
         task = asyncio.get_running_loop().create_task(pool.warm(count))
@@ -255,6 +306,8 @@ class PoolRegistry:
         }
 
     async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
         for task in list(self._warming):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

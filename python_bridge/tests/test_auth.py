@@ -539,3 +539,18 @@ class TestUsersCli:
             assert still_there
             assert "removed" not in removed.stdout
             assert removed.stderr.strip()
+
+
+def test_racing_refreshes_with_one_token_get_one_new_pair(live_server):
+    import concurrent.futures
+
+    import httpx
+
+    refresh_token = live_server.login()["refresh_token"]
+
+    def renew(_):
+        return httpx.post(live_server.url + "/login/refreshToken", json={"refreshToken": refresh_token}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(renew, range(8)))
+    assert statuses.count(200) == 1 and statuses.count(401) == 7

@@ -20,7 +20,7 @@ from pathlib import Path
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -105,7 +105,12 @@ class TokenService:
     def refresh(self, refresh_token: str) -> dict:
         with self.sessions.begin() as db:
             grant = self._live_grant(db, refresh_token)
-            grant.revoked = True
+            # Conditional, so two refreshes racing with one token cannot both get a new pair.
+            taken = db.execute(
+                update(Grant).where(Grant.id == grant.id, Grant.revoked.is_(False)).values(revoked=True)
+            ).rowcount
+            if taken != 1:
+                raise unauthorized("invalid or expired refresh token")
             self._forget(grant.id)
             user = db.get(User, grant.user_id)
             if user is None:

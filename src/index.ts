@@ -3,11 +3,11 @@
  * consume/ and components/; this file only registers commands, panels, toolbar items and settings.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, InputDialog, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, InputDialog, MainAreaWidget, WidgetTracker, showErrorMessage } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { O16nApi } from './api/client';
+import { O16nApi, isNotLoggedIn } from './api/client';
 import { IO16nSettings, DEFAULT_SETTINGS, readSettings } from './common/settings';
 import { LabHost, OPEN_SERVICE_COMMAND } from './host';
 import { catalogIcon, consumeIcon, publishIcon } from './icons';
@@ -109,7 +109,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         let name = args.name as string | undefined;
         let version = args.version as string | undefined;
-        const services = await api.listServices(name);
+        let services;
+        try {
+          services = await api.listServices(name);
+        } catch (e) {
+          // 401: nobody is logged in to o16n; the catalog shows how to log in
+          const hint = isNotLoggedIn(e) ? ' Log in from the Web services panel.' : '';
+          await showErrorMessage('Could not list the web services', `${(e as Error).message}.${hint}`);
+          if (isNotLoggedIn(e)) {
+            app.shell.activateById(catalog.id);
+            catalog.refresh();
+          }
+          return;
+        }
         if (!name || !version) {
           if (!services.length) {
             await InputDialog.getItem({ title: 'No web services yet', items: ['Publish one first'] });

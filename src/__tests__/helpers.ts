@@ -15,6 +15,7 @@ export function mockApi(overrides: Partial<Record<keyof O16nApi, jest.Mock>> = {
       message: null
     }),
     login: jest.fn(),
+    loginAgain: jest.fn(),
     logout: jest.fn(),
     listServices: jest.fn().mockResolvedValue([]),
     getService: jest.fn(),

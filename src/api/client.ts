@@ -30,6 +30,11 @@ export class O16nApiError extends Error {
   }
 }
 
+/** 401 from `/o16n/...`: nobody is logged in to o16n, or o16n refused our login. */
+export function isNotLoggedIn(error: unknown): boolean {
+  return error instanceof O16nApiError && error.status === 401;
+}
+
 const enc = encodeURIComponent;
 
 export class O16nApi {
@@ -46,6 +51,11 @@ export class O16nApi {
 
   login(username: string, password: string): Promise<IStatus> {
     return this.request<IStatus>('POST', 'login', { username, password });
+  }
+
+  /** Embedded mode: log in as the embedded server's admin again after a logout (an empty body). */
+  loginAgain(): Promise<IStatus> {
+    return this.request<IStatus>('POST', 'login', {});
   }
 
   logout(): Promise<IStatus> {

@@ -37,12 +37,21 @@ export interface IWebService {
   owner?: string;
 }
 
+export interface IStatusUser {
+  name: string;
+  /** null when the API cannot tell (remote mode) */
+  role: string | null;
+}
+
+/** `GET /o16n/status`: always answered (200); `connected: false` comes with a `message`. */
 export interface IStatus {
   connected: boolean;
   mode: 'embedded' | 'remote';
   url: string;
-  user: { name: string; role: string | null } | null;
+  /** null when nobody is logged in */
+  user: IStatusUser | null;
   server: Record<string, unknown> | null;
+  /** why we are not connected (server unreachable or starting, not logged in) */
   message: string | null;
 }
 
@@ -76,21 +85,26 @@ export interface IKernelVariable {
   reason?: string | null;
 }
 
+export type ParameterKind = 'POSITIONAL_OR_KEYWORD' | 'KEYWORD_ONLY' | 'POSITIONAL_ONLY';
+
 export interface IFunctionParameter {
   name: string;
+  /** the o16n wire type when the Python annotation maps to one, else the Python name, or null */
   annotation: string | null;
+  /** the default's Python `repr`, null when there is none */
   default: string | null;
-  kind?: string;
-  /** the Python annotation when `annotation` is a wire type or null */
-  pythonType?: string | null;
+  kind: ParameterKind;
+  /** the Python annotation's name (null without annotation) */
+  pythonType: string | null;
 }
 
 export interface IKernelFunction {
   name: string;
   signature: string;
   parameters: IFunctionParameter[];
+  /** like `annotation`: the wire type of the return annotation when it maps */
   returns: string | null;
-  pythonReturns?: string | null;
+  pythonReturns: string | null;
   doc: string | null;
 }
 
@@ -102,7 +116,8 @@ export interface IKernelVariables {
 export interface IPublishRequest {
   kernelId: string;
   name: string;
-  version: string;
+  /** omitted: the o16n server generates one (a UUID, in the job's `service.version`) */
+  version?: string;
   description: string;
   code?: string;
   functionName?: string;
@@ -112,13 +127,18 @@ export interface IPublishRequest {
   files: string[];
   initCode: string;
   outputFileNames: string[];
+  /** the swagger operationId; defaults on the server to the function name */
+  operationId?: string;
 }
 
 export type PublishStepName = 'capture' | 'upload' | 'files' | 'snapshot' | 'publish' | 'cleanup' | string;
 
+/** `skipped`: nothing to do (`files` without files); a failed `cleanup` still ends a `done` job. */
+export type PublishStepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
 export interface IPublishStep {
   name: PublishStepName;
-  state: 'pending' | 'running' | 'done' | 'failed' | 'skipped' | string;
+  state: PublishStepState;
   detail?: string | null;
 }
 
@@ -126,10 +146,12 @@ export interface IPublishError {
   step: string | null;
   message: string;
   field: string | null;
-  status?: number;
+  /** the HTTP status the failure would have had (401: not logged in to o16n) */
+  status: number | null;
 }
 
 export interface IPublishJob {
+  jobId: string;
   state: 'running' | 'done' | 'failed';
   step: string | null;
   steps: IPublishStep[];
@@ -138,8 +160,9 @@ export interface IPublishJob {
   service: IWebService | null;
   error: IPublishError | null;
   /** variables that could not be serialized (name -> reason); the others were published */
-  notCaptured?: Record<string, string>;
-  elapsed?: number;
+  notCaptured: Record<string, string>;
+  /** seconds since the job started (until it ended) */
+  elapsed: number;
 }
 
 /** A swagger 2.0 document (only the parts the views read are typed). */

@@ -1,12 +1,14 @@
 /** The service catalog (left area): connection and user, search, services grouped by name. */
 import * as React from 'react';
 
-import { O16nApi } from '../api/client';
+import { O16nApi, isNotLoggedIn } from '../api/client';
 import { IStatus, IWebService } from '../api/types';
 import { IO16nHost } from '../common/host';
 import { IO16nSettings } from '../common/settings';
 import { EmptyState, ErrorBox, Spinner } from '../components/common';
-import { filterServices, formatDate, groupServices } from './group';
+import { LoginForm, StatusBar } from './Connection';
+import { filterServices, groupServices } from './group';
+import { ServiceTree } from './ServiceTree';
 
 export interface ICatalogPanelProps {
   api: O16nApi;
@@ -14,76 +16,6 @@ export interface ICatalogPanelProps {
   settings: IO16nSettings;
   /** bump to refresh from outside (after publish or delete) */
   refreshToken?: number;
-}
-
-function LoginForm(props: { onLogin: (user: string, password: string) => Promise<void> }): JSX.Element {
-  const [user, setUser] = React.useState('');
-  const [password, setPassword] = React.useState('');
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
-  return (
-    <form
-      className="o16n-login"
-      aria-label="Log in to the o16n server"
-      onSubmit={async e => {
-        e.preventDefault();
-        setBusy(true);
-        setError(null);
-        try {
-          await props.onLogin(user, password);
-        } catch (err) {
-          setError((err as Error).message);
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
-      <label htmlFor="o16n-login-user">User</label>
-      <input id="o16n-login-user" className="jp-mod-styled o16n-input" autoComplete="username" value={user} onChange={e => setUser(e.target.value)} />
-      <label htmlFor="o16n-login-password">Password</label>
-      <input
-        id="o16n-login-password"
-        type="password"
-        className="jp-mod-styled o16n-input"
-        autoComplete="current-password"
-        value={password}
-        onChange={e => setPassword(e.target.value)}
-      />
-      <button type="submit" className="jp-Button jp-mod-styled jp-mod-accept" disabled={busy || !user}>
-        Log in
-      </button>
-      <ErrorBox message={error} />
-    </form>
-  );
-}
-
-function StatusBar(props: { status: IStatus | null; error: string | null; onLogout: () => void }): JSX.Element {
-  const { status } = props;
-  const state = props.error ? 'error' : !status ? 'unknown' : status.connected ? 'connected' : 'disconnected';
-  const label =
-    state === 'connected'
-      ? `Connected to ${status!.mode === 'embedded' ? 'the embedded server' : status!.url}`
-      : state === 'disconnected'
-        ? status!.message || `Not connected to ${status!.url}`
-        : state === 'error'
-          ? 'The o16n extension does not answer'
-          : 'Connecting…';
-  return (
-    <div className="o16n-status" data-state={state} role="status" aria-live="polite">
-      <span className="o16n-status-dot" aria-hidden="true" />
-      <span className="o16n-status-text">{label}</span>
-      {status?.user ? (
-        <span className="o16n-user">
-          {status.user.name} {status.user.role ? <span className="o16n-muted">({status.user.role})</span> : null}
-        </span>
-      ) : null}
-      {status?.mode === 'remote' && status.user ? (
-        <button type="button" className="o16n-link-button" onClick={props.onLogout}>
-          Log out
-        </button>
-      ) : null}
-    </div>
-  );
 }
 
 export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
@@ -95,6 +27,8 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
   const [loading, setLoading] = React.useState(false);
   const [query, setQuery] = React.useState('');
   const [collapsed, setCollapsed] = React.useState<Record<string, boolean>>({});
+  /** the last call answered 401: o16n refused our login even though the status named a user */
+  const [refused, setRefused] = React.useState(false);
   const alive = React.useRef(true);
   React.useEffect(() => () => void (alive.current = false), []);
 
@@ -116,14 +50,25 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
       } else {
         setServices(null);
       }
+      setRefused(false);
     } catch (e) {
-      if (alive.current) {
-        const message = (e as Error).message;
-        if (!status) {
-          setStatusError(message);
-        }
-        setError(message);
+      if (!alive.current) {
+        return;
       }
+      if (isNotLoggedIn(e)) {
+        // not logged in (any more): the status says what to do next, the list is gone
+        setRefused(true);
+        setServices(null);
+        setError((e as Error).message);
+        const fresh = await api.status().catch(() => null);
+        if (fresh && alive.current) {
+          setStatus(fresh);
+        }
+        return;
+      }
+      const message = (e as Error).message;
+      setStatusError(message);
+      setError(message);
     } finally {
       if (alive.current) {
         setLoading(false);
@@ -141,7 +86,7 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
   }, [refresh, settings.catalogRefreshInterval]);
 
   const groups = services ? groupServices(filterServices(services, query)) : [];
-  const needsLogin = status && status.mode === 'remote' && !status.user;
+  const needsLogin = !!status && status.mode === 'remote' && (!status.user || refused);
 
   return (
     <div className="o16n-panel o16n-catalog">
@@ -165,13 +110,20 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
           try {
             setStatus(await api.logout());
             setServices(null);
+            setError(null);
           } catch (e) {
             setError((e as Error).message);
           }
         }}
+        canLoginAgain={!!status && status.mode === 'embedded' && (!status.user || refused)}
+        onLoginAgain={async () => {
+          setStatus(await api.loginAgain());
+          await refresh();
+        }}
       />
       {needsLogin ? (
         <LoginForm
+          url={status.url}
           onLogin={async (user, password) => {
             setStatus(await api.login(user, password));
             await refresh();
@@ -205,60 +157,13 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
           JupyterLab.
         </EmptyState>
       ) : null}
-      <ul className="o16n-groups" aria-label="Services">
-        {groups.map(g => {
-          const open = !collapsed[g.name];
-          return (
-            <li key={g.name} className="o16n-group">
-              <button
-                type="button"
-                className="o16n-group-head"
-                aria-expanded={open}
-                onClick={() => setCollapsed({ ...collapsed, [g.name]: open })}
-              >
-                <span className="o16n-caret" aria-hidden="true">
-                  {open ? '▾' : '▸'}
-                </span>
-                <span className="o16n-group-name">{g.name}</span>
-                <span className="o16n-muted o16n-count">
-                  {g.versions.length} version{g.versions.length > 1 ? 's' : ''}
-                </span>
-              </button>
-              {open ? (
-                <ul className="o16n-versions" aria-label={`Versions of ${g.name}`}>
-                  {g.versions.map(s => (
-                    <li key={s.version} className="o16n-version">
-                      <button
-                        type="button"
-                        className="o16n-version-open"
-                        title={s.description ?? ''}
-                        aria-label={`Open ${s.name} ${s.version}`}
-                        onClick={() => host.openService(s.name, s.version)}
-                      >
-                        <span className="o16n-version-name">{s.version}</span>
-                        <span className="o16n-runtime">{s.runtimeType ?? ''}</span>
-                        <span className="o16n-muted o16n-version-meta">
-                          {[s.versionPublishedBy ?? s.owner, formatDate(s.creationTime)].filter(Boolean).join(' · ')}
-                        </span>
-                        {s.description ? <span className="o16n-version-desc">{s.description}</span> : null}
-                      </button>
-                      <button
-                        type="button"
-                        className="o16n-icon-button"
-                        aria-label={`Insert a consume cell for ${s.name} ${s.version}`}
-                        title="Insert consume cell"
-                        onClick={() => host.insertConsumeCell(s)}
-                      >
-                        ⤓
-                      </button>
-                    </li>
-                  ))}
-                </ul>
-              ) : null}
-            </li>
-          );
-        })}
-      </ul>
+      <ServiceTree
+        groups={groups}
+        collapsed={collapsed}
+        onToggle={(name, collapse) => setCollapsed(c => ({ ...c, [name]: collapse }))}
+        onOpen={s => host.openService(s.name, s.version)}
+        onInsertConsume={s => host.insertConsumeCell(s)}
+      />
     </div>
   );
 }

@@ -2,14 +2,14 @@
 import * as React from 'react';
 
 import { O16nApi } from '../api/client';
-import { IBatchStatus, IServiceResult, IStatus, ISwaggerDocument, IWebService } from '../api/types';
+import { IServiceResult, IStatus, ISwaggerDocument, IWebService } from '../api/types';
 import { parseTypedValue, sampleValue, toUiType } from '../common/paramTypes';
 import { IO16nHost } from '../common/host';
 import { IO16nSettings } from '../common/settings';
-import { CopyButton, EmptyState, ErrorBox, Spinner, Tabs, showValue } from '../components/common';
+import { CopyButton, EmptyState, ErrorBox, Spinner, Tabs } from '../components/common';
 import { ResultView } from '../components/ResultView';
 import { SwaggerView } from '../components/SwaggerView';
-import { parseRecords } from './batchInput';
+import { BatchPanel } from './BatchPanel';
 import { formatDate } from './group';
 import { SNIPPET_LABELS, SnippetLanguage, makeSnippet } from './snippets';
 
@@ -264,162 +264,6 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
   );
 }
 
-// ---------------------------------------------------------------------------- batch
-const DF_MARKER = '__o16n_records__';
-
-function Batch(props: { service: IWebService; api: O16nApi; host: IO16nHost; pollInterval: number }): JSX.Element {
-  const inputNames = (props.service.inputParameterDefinitions ?? []).map(p => p.name);
-  const [text, setText] = React.useState('');
-  const [parallel, setParallel] = React.useState(10);
-  const [frames, setFrames] = React.useState<string[] | null>(null);
-  const [frame, setFrame] = React.useState('');
-  const [status, setStatus] = React.useState<IBatchStatus | null>(null);
-  const [records, setRecords] = React.useState<Record<string, unknown>[]>([]);
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
-  const alive = React.useRef(true);
-  React.useEffect(() => () => void (alive.current = false), []);
-
-  React.useEffect(() => {
-    const nb = props.host.currentNotebook();
-    if (!nb?.kernelId) {
-      setFrames([]);
-      return;
-    }
-    props.api
-      .kernelVariables(nb.kernelId)
-      .then(v => alive.current && setFrames(v.variables.filter(x => /DataFrame/.test(x.type)).map(x => x.name)))
-      .catch(() => alive.current && setFrames([]));
-  }, []);
-
-  const loadFrame = async (name: string) => {
-    setFrame(name);
-    if (!name) {
-      return;
-    }
-    const run = await props.host.runInKernel(`print(${JSON.stringify(DF_MARKER)} + ${name}.to_json(orient="records"))`);
-    const line = run.stdout.split('\n').find(l => l.startsWith(DF_MARKER));
-    if (run.error || !line) {
-      setError(run.error ?? `Could not read ${name} from the kernel.`);
-      return;
-    }
-    setText(JSON.stringify(JSON.parse(line.slice(DF_MARKER.length)), null, 1));
-  };
-
-  const start = async () => {
-    const parsed = parseRecords(text, inputNames);
-    if (parsed.error) {
-      setError(parsed.error);
-      return;
-    }
-    setError(null);
-    setBusy(true);
-    setRecords(parsed.records);
-    setStatus(null);
-    try {
-      const { executionId } = await props.api.startBatch(props.service.name, props.service.version, parsed.records, parallel);
-      for (;;) {
-        const s = await props.api.batchStatus(props.service.name, props.service.version, executionId);
-        if (!alive.current) {
-          return;
-        }
-        setStatus(s);
-        if (/^(complete|failed)$/i.test(s.state)) {
-          break;
-        }
-        await new Promise(r => window.setTimeout(r, props.pollInterval));
-      }
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      if (alive.current) {
-        setBusy(false);
-      }
-    }
-  };
-
-  const outputNames = (props.service.outputParameterDefinitions ?? []).map(p => p.name);
-  return (
-    <div className="o16n-batch">
-      <label htmlFor="o16n-batch-records">Records (JSON array of objects, or CSV with a header line: {inputNames.join(', ') || 'no inputs'})</label>
-      <textarea
-        id="o16n-batch-records"
-        className="jp-mod-styled o16n-textarea o16n-code"
-        rows={6}
-        spellCheck={false}
-        value={text}
-        placeholder={inputNames.length ? `[${JSON.stringify(Object.fromEntries(inputNames.map(n => [n, 1])))}]` : '[{}]'}
-        onChange={e => setText(e.target.value)}
-      />
-      <div className="o16n-row">
-        <label htmlFor="o16n-batch-frame">or a DataFrame of the notebook's kernel</label>
-        <select id="o16n-batch-frame" className="jp-mod-styled o16n-select" value={frame} onChange={e => void loadFrame(e.target.value)}>
-          <option value="">{frames === null ? 'loading…' : frames.length ? 'choose…' : 'none found'}</option>
-          {(frames ?? []).map(f => (
-            <option key={f} value={f}>
-              {f}
-            </option>
-          ))}
-        </select>
-        <label htmlFor="o16n-batch-parallel">Parallel</label>
-        <input
-          id="o16n-batch-parallel"
-          type="number"
-          min={1}
-          max={100}
-          className="jp-mod-styled o16n-input o16n-narrow"
-          value={parallel}
-          onChange={e => setParallel(Math.max(1, Number(e.target.value) || 1))}
-        />
-        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" disabled={busy} onClick={() => void start()}>
-          Run batch
-        </button>
-      </div>
-      <ErrorBox message={error} />
-      {status ? (
-        <div className="o16n-batch-status">
-          <progress max={status.totalItemCount || 1} value={status.completedItemCount} aria-label="Batch progress" />{' '}
-          {status.completedItemCount} / {status.totalItemCount} · {status.state}
-        </div>
-      ) : null}
-      {status && status.batchExecutionResults.length ? (
-        <table className="o16n-table" aria-label="Batch results">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              {inputNames.map(n => (
-                <th key={`in-${n}`} scope="col">
-                  {n}
-                </th>
-              ))}
-              {outputNames.map(n => (
-                <th key={`out-${n}`} scope="col">
-                  → {n}
-                </th>
-              ))}
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {status.batchExecutionResults.map((r, i) => (
-              <tr key={i}>
-                <td>{i}</td>
-                {inputNames.map(n => (
-                  <td key={`in-${n}`}>{showValue(records[i]?.[n])}</td>
-                ))}
-                {outputNames.map(n => (
-                  <td key={`out-${n}`}>{showValue(r.outputParameters?.[n])}</td>
-                ))}
-                <td>{r.success ? 'ok' : r.errorMessage || 'failed'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-    </div>
-  );
-}
-
 // ---------------------------------------------------------------------------- snippets
 function Snippets(props: { service: IWebService; serverUrl: string }): JSX.Element {
   const [lang, setLang] = React.useState<SnippetLanguage>('python-client');
@@ -537,7 +381,7 @@ export function ServiceDetail(props: IServiceDetailProps): JSX.Element {
             {current === 'try' ? <TryIt service={service} api={api} host={host} /> : null}
             {current === 'batch' ? (
               service.inputParameterDefinitions ? (
-                <Batch service={service} api={api} host={host} pollInterval={props.batchPollInterval ?? 1000} />
+                <BatchPanel service={service} api={api} host={host} pollInterval={props.batchPollInterval ?? 1000} />
               ) : (
                 <EmptyState title="This service declares no inputs." />
               )

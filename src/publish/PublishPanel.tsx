@@ -1,8 +1,8 @@
 /** The publish panel (right area): describe a service from the notebook, test it, publish it. */
 import * as React from 'react';
 
-import { O16nApi, O16nApiError } from '../api/client';
-import { IKernelFunction, IKernelVariables, IPublishJob, IWebService } from '../api/types';
+import { O16nApi, O16nApiError, isNotLoggedIn } from '../api/client';
+import { IKernelFunction, IKernelVariables, IPublishJob, IStatus, IWebService } from '../api/types';
 import { parseTypedValue, sampleValue, toWireType } from '../common/paramTypes';
 import { IO16nHost, INotebookSelection } from '../common/host';
 import { IO16nSettings } from '../common/settings';
@@ -13,13 +13,14 @@ import { IParamRow, inferFromCode, inferFromFunction } from './infer';
 import {
   FormErrors,
   IPublishForm,
-  describeStep,
   emptyForm,
   fieldOfServerError,
   toPublishRequest,
   validateForm
 } from './model';
+import { IPublishFailure, NotCapturedWarning, PublishFailure, PublishSteps, formatSeconds } from './PublishProgress';
 import { buildTestCode, parseTestOutput } from './testRun';
+import { VariablesTable } from './VariablesTable';
 
 export interface IPublishPanelProps {
   api: O16nApi;
@@ -35,25 +36,12 @@ export interface IPublishPanelProps {
 
 type TestState = { running: boolean; outputs: Record<string, unknown> | null; error: string | null; stdout: string };
 
-function humanSize(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) {
-    return '';
-  }
-  if (bytes < 1024) {
-    return `${bytes} B`;
-  }
-  if (bytes < 1024 * 1024) {
-    return `${(bytes / 1024).toFixed(1)} KB`;
-  }
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
 function dirname(path: string): string {
   const i = path.lastIndexOf('/');
   return i < 0 ? '' : path.slice(0, i);
 }
 
-const FIELD_ORDER = ['name', 'version', 'description', 'code', 'functionName', 'inputs', 'outputs', 'initCode', 'outputFileNames', 'variables', 'files'];
+const FIELD_ORDER = ['name', 'version', 'description', 'operationId', 'code', 'functionName', 'inputs', 'outputs', 'initCode', 'outputFileNames', 'variables', 'files'];
 
 export function PublishPanel(props: IPublishPanelProps): JSX.Element {
   const { api, host, settings, selection } = props;
@@ -72,8 +60,8 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
   const [test, setTest] = React.useState<TestState>({ running: false, outputs: null, error: null, stdout: '' });
   const [job, setJob] = React.useState<IPublishJob | null>(null);
   const [publishing, setPublishing] = React.useState(false);
-  const [publishError, setPublishError] = React.useState<{ step: string | null; message: string } | null>(null);
-  const [serverUrl, setServerUrl] = React.useState('');
+  const [publishError, setPublishError] = React.useState<IPublishFailure | null>(null);
+  const [connection, setConnection] = React.useState<IStatus | null>(null);
   const rootRef = React.useRef<HTMLFormElement>(null);
   const alive = React.useRef(true);
   React.useEffect(() => () => void (alive.current = false), []);
@@ -127,12 +115,15 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
       .catch(() => alive.current && setFolderFiles([]));
   }, [host, selection?.path]);
 
-  React.useEffect(() => {
+  // the o16n server's URL (for the endpoint) and whether we are connected to it
+  const checkConnection = React.useCallback(() => {
     api
       .status()
-      .then(s => alive.current && setServerUrl(s.url))
+      .then(s => alive.current && setConnection(s))
       .catch(() => undefined);
   }, [api]);
+  React.useEffect(checkConnection, [checkConnection]);
+  const serverUrl = connection?.url ?? '';
 
   // versions of this name -> the next free one
   React.useEffect(() => {
@@ -240,6 +231,7 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         buildTestCode({
           code: form.source === 'cells' ? form.code : undefined,
           functionName: form.source === 'function' ? form.functionName : undefined,
+          positional: chosenFunction?.parameters.filter(p => p.kind === 'POSITIONAL_ONLY').map(p => p.name),
           initCode: form.initCode,
           inputs,
           outputs: form.outputs
@@ -260,7 +252,11 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
     setPublishError(null);
     setJob(null);
     if (!selection?.kernelId) {
-      setPublishError({ step: null, message: 'The notebook has no running kernel: start it and run the cells that build your objects.' });
+      setPublishError({
+        step: null,
+        message: 'The notebook has no running kernel: start it and run the cells that build your objects.',
+        status: null
+      });
       return;
     }
     if (!validate()) {
@@ -280,8 +276,11 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
           break;
         }
         if (status.state === 'failed') {
-          const err = status.error ?? { step: status.step, message: 'Publishing failed.', field: null };
-          setPublishError({ step: err.step, message: err.message });
+          const err = status.error ?? { step: status.step, message: 'Publishing failed.', field: null, status: null };
+          setPublishError({ step: err.step, message: err.message, status: err.status ?? null });
+          if (err.status === 401) {
+            checkConnection();
+          }
           const field = fieldOfServerError(err.field);
           if (field) {
             setErrors({ [field]: err.message });
@@ -293,7 +292,10 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
       }
     } catch (e) {
       const err = e as O16nApiError;
-      setPublishError({ step: err.step ?? null, message: err.message });
+      setPublishError({ step: err.step ?? null, message: err.message, status: err.status ?? null });
+      if (isNotLoggedIn(err)) {
+        checkConnection();
+      }
       const field = fieldOfServerError(err.field ?? null);
       if (field) {
         setErrors({ [field]: err.message });
@@ -346,6 +348,15 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
           Use current selection
         </button>
       </p>
+      {connection && !connection.connected ? (
+        <div className="o16n-warning" role="status">
+          <strong>Not connected to o16n:</strong> {connection.message || 'the server does not answer'}.{' '}
+          {connection.user ? null : 'Log in from the Web services panel, then publish. '}
+          <button type="button" className="o16n-link-button" onClick={checkConnection}>
+            Check again
+          </button>
+        </div>
+      ) : null}
 
       <div className={fieldClass('name')} data-field="name">
         <label htmlFor="o16n-publish-name">Name</label>
@@ -379,6 +390,8 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
             <span className="o16n-field-error">{err('version')}</span>
           ) : existing.length ? (
             `Existing versions: ${existing.join(', ')}`
+          ) : !form.version.trim() ? (
+            'Empty: the o16n server generates a version.'
           ) : form.name ? (
             'First version of this service.'
           ) : (
@@ -397,6 +410,27 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
           placeholder="What the service does, for the people who call it"
           onChange={e => patch({ description: e.target.value })}
         />
+      </div>
+
+      <div className={fieldClass('operationId')} data-field="operationId">
+        <label htmlFor="o16n-publish-operation">Operation id (optional)</label>
+        <input
+          id="o16n-publish-operation"
+          className="jp-mod-styled o16n-input"
+          value={form.operationId}
+          placeholder={form.source === 'function' && form.functionName ? form.functionName : 'e.g. predict_iris'}
+          spellCheck={false}
+          aria-invalid={!!err('operationId')}
+          aria-describedby="o16n-publish-operation-hint"
+          onChange={e => patch({ operationId: e.target.value })}
+        />
+        <div id="o16n-publish-operation-hint" className="o16n-hint">
+          {err('operationId') ? (
+            <span className="o16n-field-error">{err('operationId')}</span>
+          ) : (
+            'The name of the call in the swagger document (a Python identifier); client code generators use it.'
+          )}
+        </div>
       </div>
 
       <fieldset className="o16n-source">
@@ -522,45 +556,14 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
           <p className="o16n-muted">The kernel has no variables yet: run the cells that build your model.</p>
         ) : null}
         {kernel && kernel.variables.length ? (
-          <table className="o16n-table" aria-label="Kernel variables">
-            <thead>
-              <tr>
-                <th scope="col">
-                  <span className="o16n-visually-hidden">Include</span>
-                </th>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Size</th>
-                <th scope="col">Picklable</th>
-              </tr>
-            </thead>
-            <tbody>
-              {kernel.variables.map(v => (
-                <tr key={v.name} className={v.picklable === false ? 'o16n-mod-disabled' : ''}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`Include ${v.name}`}
-                      checked={form.variables.includes(v.name)}
-                      disabled={v.picklable === false}
-                      onChange={() => {
-                        setVariablesTouched(true);
-                        patch({ variables: toggle(form.variables, v.name) });
-                      }}
-                    />
-                  </td>
-                  <td>
-                    <code>{v.name}</code>
-                  </td>
-                  <td>{v.type}</td>
-                  <td>{humanSize(v.size)}</td>
-                  <td title={v.reason ?? ''}>
-                    {v.picklable === null ? 'not checked' : v.picklable ? 'yes' : `no${v.reason ? `: ${v.reason}` : ''}`}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <VariablesTable
+            variables={kernel.variables}
+            chosen={form.variables}
+            onToggle={name => {
+              setVariablesTouched(true);
+              patch({ variables: toggle(form.variables, name) });
+            }}
+          />
         ) : null}
         {err('variables') ? <div className="o16n-field-error">{err('variables')}</div> : null}
       </fieldset>
@@ -640,45 +643,16 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         </button>
       </div>
 
-      {job ? (
-        <ol className="o16n-steps" aria-label="Publish progress">
-          {job.steps.map(s => (
-            <li key={s.name} className="o16n-step" data-state={s.state}>
-              <span className="o16n-step-state" aria-hidden="true">
-                {s.state === 'done' ? '✓' : s.state === 'failed' ? '✗' : s.state === 'running' ? '…' : '·'}
-              </span>{' '}
-              {describeStep(s.name, job.bytesUploaded, job.totalBytes)}
-              <span className="o16n-visually-hidden"> ({s.state})</span>
-              {s.detail ? <span className="o16n-muted"> — {s.detail}</span> : null}
-              {s.name === 'upload' && s.state === 'running' && job.totalBytes > 0 ? (
-                <progress max={job.totalBytes} value={job.bytesUploaded} aria-label="Upload progress" />
-              ) : null}
-            </li>
-          ))}
-        </ol>
-      ) : publishing ? (
-        <Spinner label="Starting…" />
-      ) : null}
-      {publishError ? (
-        <div className="o16n-error" role="alert">
-          <strong>Publishing failed{publishError.step ? ` at step “${describeStep(publishError.step)}”` : ''}:</strong>{' '}
-          {publishError.message}
-        </div>
-      ) : null}
-      {job?.notCaptured && Object.keys(job.notCaptured).length ? (
-        <div className="o16n-warning" role="status">
-          Not shipped (could not be serialized):{' '}
-          {Object.entries(job.notCaptured)
-            .map(([name, reason]) => `${name} (${reason})`)
-            .join(', ')}
-        </div>
-      ) : null}
+      {job ? <PublishSteps job={job} /> : publishing ? <Spinner label="Starting…" /> : null}
+      <PublishFailure failure={publishError} />
+      <NotCapturedWarning notCaptured={job?.notCaptured} />
       {service ? (
         <div className="o16n-published" role="status">
           <p>
             <strong>
               Published {service.name} {service.version}.
             </strong>
+            {job?.elapsed ? <span className="o16n-muted"> ({formatSeconds(job.elapsed)})</span> : null}
           </p>
           <p>
             Endpoint: <code className="o16n-endpoint">POST {endpoint}</code>

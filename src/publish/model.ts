@@ -7,8 +7,11 @@ export type CodeSource = 'cells' | 'function';
 
 export interface IPublishForm {
   name: string;
+  /** empty: the o16n server generates a version (a UUID) */
   version: string;
   description: string;
+  /** the swagger operationId; empty: the server's default (the function name in function mode) */
+  operationId: string;
   source: CodeSource;
   /** the selected cells' code (source === 'cells') */
   code: string;
@@ -25,7 +28,7 @@ export interface IPublishForm {
   files: string[];
 }
 
-/** field id -> message. Field ids: name, version, code, functionName, inputs, outputs, inputs.N, outputs.N, outputFileNames */
+/** field id -> message. Field ids: name, version, operationId, code, functionName, inputs, outputs, inputs.N, outputs.N, outputFileNames */
 export type FormErrors = Record<string, string>;
 
 export function emptyForm(): IPublishForm {
@@ -33,6 +36,7 @@ export function emptyForm(): IPublishForm {
     name: '',
     version: 'v1',
     description: '',
+    operationId: '',
     source: 'cells',
     code: '',
     functionName: '',
@@ -48,6 +52,8 @@ export function emptyForm(): IPublishForm {
 const SERVICE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Python's `str.isidentifier()` (Unicode letters allowed), for the operation id */
+const PY_IDENTIFIER = /^[\p{ID_Start}_][\p{ID_Continue}]*$/u;
 const PY_KEYWORDS = new Set(
   'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield'.split(
     ' '
@@ -69,12 +75,15 @@ export function validateForm(form: IPublishForm, existingVersions: string[] = []
   } else if (!SERVICE_NAME.test(form.name)) {
     errors.name = 'Use letters, digits, "_", "-" or "." and start with a letter.';
   }
-  if (!form.version.trim()) {
-    errors.version = 'Give a version, for example v1.';
-  } else if (!VERSION.test(form.version)) {
+  // an empty version is fine: the server generates one
+  if (form.version.trim() && !VERSION.test(form.version.trim())) {
     errors.version = 'Use letters, digits, "_", "-" or ".".';
-  } else if (existingVersions.includes(form.version)) {
+  } else if (existingVersions.includes(form.version.trim())) {
     errors.version = `${form.name} ${form.version} exists already: choose another version.`;
+  }
+  const operationError = checkIdentifier(form.operationId.trim());
+  if (operationError) {
+    errors.operationId = operationError;
   }
   if (form.source === 'cells' && !form.code.trim()) {
     errors.code = 'Select the cell(s) whose code the service runs.';
@@ -96,6 +105,20 @@ export function validateForm(form: IPublishForm, existingVersions: string[] = []
     errors.outputFileNames = `"${bad}": output files are names in the service's working folder, without a path.`;
   }
   return errors;
+}
+
+/** Why an optional operation id is not a Python identifier; null when it is fine (or empty). */
+export function checkIdentifier(text: string): string | null {
+  if (!text) {
+    return null;
+  }
+  if (!PY_IDENTIFIER.test(text)) {
+    return `"${text}" is not a Python identifier: use letters, digits and "_", and do not start with a digit.`;
+  }
+  if (PY_KEYWORDS.has(text)) {
+    return `"${text}" is a Python keyword.`;
+  }
+  return null;
 }
 
 function checkRows(rows: IParamRow[], kind: 'inputs' | 'outputs', errors: FormErrors): void {
@@ -126,6 +149,7 @@ export function fieldOfServerError(field: string | null): string | null {
     name: 'name',
     version: 'version',
     description: 'description',
+    operationId: 'operationId',
     code: 'code',
     functionName: 'functionName',
     inputs: 'inputs',
@@ -143,7 +167,6 @@ export function toPublishRequest(form: IPublishForm, kernelId: string): IPublish
   const request: IPublishRequest = {
     kernelId,
     name: form.name.trim(),
-    version: form.version.trim(),
     description: form.description,
     inputs: form.inputs.map(r => ({ name: r.name, type: toWireType(r.type) })),
     outputs: form.outputs.map(r => ({ name: r.name, type: toWireType(r.type) })),
@@ -152,6 +175,15 @@ export function toPublishRequest(form: IPublishForm, kernelId: string): IPublish
     initCode: form.initCode,
     outputFileNames: splitFileNames(form.outputFileNames)
   };
+  // optional fields are left out so that the server applies its defaults
+  const version = form.version.trim();
+  if (version) {
+    request.version = version;
+  }
+  const operationId = form.operationId.trim();
+  if (operationId) {
+    request.operationId = operationId;
+  }
   if (form.source === 'function') {
     request.functionName = form.functionName;
   } else {

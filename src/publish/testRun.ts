@@ -13,6 +13,8 @@ function pyString(text: string): string {
 export interface ITestSpec {
   code?: string;
   functionName?: string;
+  /** the function's POSITIONAL_ONLY parameters, in order: they cannot be passed by keyword */
+  positional?: string[];
   initCode?: string;
   inputs: { name: string; value: unknown }[];
   outputs: IParamRow[];
@@ -34,7 +36,8 @@ export function buildTestCode(spec: ITestSpec): string {
   }
   if (spec.functionName) {
     lines.push(
-      `    _r = _ns[${pyString(spec.functionName)}](**_inputs)`,
+      `    _args = [_inputs.pop(_n) for _n in _json.loads(${pyString(JSON.stringify(spec.positional ?? []))}) if _n in _inputs]`,
+      `    _r = _ns[${pyString(spec.functionName)}](*_args, **_inputs)`,
       '    if isinstance(_r, dict) and set(_outputs) <= set(_r):',
       '        _values = {k: _r[k] for k in _outputs}',
       '    elif isinstance(_r, tuple) and len(_outputs) > 1:',

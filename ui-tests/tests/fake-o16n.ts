@@ -10,8 +10,27 @@ interface IService {
   [key: string]: unknown;
 }
 
-export async function installFakeO16n(page: Page): Promise<{ services: IService[] }> {
-  const state = { services: [] as IService[], jobs: new Map<string, { polls: number; service: IService }>() };
+export interface IFakeO16n {
+  services: IService[];
+  /** publish bodies as received */
+  published: Record<string, unknown>[];
+  /** batch executions: id -> polls so far, whether cancelled */
+  batches: Map<string, { polls: number; total: number; cancelled: boolean }>;
+  /** embedded mode: false after POST /o16n/logout until POST /o16n/login */
+  loggedIn: boolean;
+}
+
+/** Variables the fake "kernel" cannot serialize: the publish job lists them in `notCaptured`. */
+const NOT_CAPTURED: Record<string, string> = { iris: 'cannot pickle generator object (fake)' };
+
+export async function installFakeO16n(page: Page): Promise<IFakeO16n> {
+  const state = {
+    services: [] as IService[],
+    published: [] as Record<string, unknown>[],
+    batches: new Map<string, { polls: number; total: number; cancelled: boolean }>(),
+    loggedIn: true,
+    jobs: new Map<string, { polls: number; service: IService; notCaptured: Record<string, string>; files: boolean }>()
+  };
   const json = (route: Route, status: number, body: unknown) =>
     route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
 
@@ -23,20 +42,32 @@ export async function installFakeO16n(page: Page): Promise<{ services: IService[
     const body = request.postData() ? JSON.parse(request.postData() as string) : null;
     const parts = path.split('/').map(decodeURIComponent);
 
+    const status = () => ({
+      connected: state.loggedIn,
+      mode: 'embedded',
+      url: 'http://127.0.0.1:12800',
+      user: state.loggedIn ? { name: 'admin', role: 'Owner' } : null,
+      server: state.loggedIn ? { status: 'Success' } : null,
+      message: state.loggedIn ? null : 'not logged in'
+    });
     if (path === 'status') {
-      return json(route, 200, {
-        connected: true,
-        mode: 'embedded',
-        url: 'http://127.0.0.1:12800',
-        user: { name: 'admin', role: 'Owner' },
-        server: { status: 'Success' },
-        message: null
-      });
+      return json(route, 200, status());
+    }
+    if (path === 'logout' && method === 'POST') {
+      state.loggedIn = false;
+      return json(route, 200, status());
+    }
+    if (path === 'login' && method === 'POST') {
+      state.loggedIn = true; // embedded mode: an empty body logs in as admin
+      return json(route, 200, status());
+    }
+    if (!state.loggedIn && parts[0] !== 'kernels') {
+      return json(route, 401, { message: 'not logged in to the o16n server', field: null, step: null });
     }
     if (parts[0] === 'kernels' && parts[2] === 'variables') {
       return json(route, 200, {
         variables: [
-          { name: 'clf', type: 'SVC', size: 5123, shape: null, picklable: true, reason: null },
+          { name: 'clf', type: 'sklearn.svm._classes.SVC', size: 5123, shape: null, picklable: true, reason: null },
           { name: 'iris', type: 'Bunch', size: 21043, shape: null, picklable: true, reason: null },
           { name: 'names', type: 'list', size: 96, shape: [3], picklable: true, reason: null }
         ],
@@ -44,9 +75,10 @@ export async function installFakeO16n(page: Page): Promise<{ services: IService[
       });
     }
     if (path === 'publish' && method === 'POST') {
+      state.published.push(body);
       const service = {
         name: body.name,
-        version: body.version,
+        version: body.version ?? '6f1c2b9e-generated',
         description: body.description,
         code: body.code,
         runtimeType: 'Python',
@@ -56,9 +88,12 @@ export async function installFakeO16n(page: Page): Promise<{ services: IService[
         outputParameterDefinitions: body.outputs,
         outputFileNames: body.outputFileNames,
         myPermissionOnService: 'read/write',
-        operationId: body.name
+        operationId: body.operationId ?? body.functionName ?? body.name
       };
-      state.jobs.set('job1', { polls: 0, service });
+      const notCaptured = Object.fromEntries(
+        Object.entries(NOT_CAPTURED).filter(([name]) => (body.variables as string[]).includes(name))
+      );
+      state.jobs.set('job1', { polls: 0, service, notCaptured, files: (body.files as string[]).length > 0 });
       return json(route, 202, { jobId: 'job1' });
     }
     if (parts[0] === 'publish' && parts[1]) {
@@ -73,11 +108,25 @@ export async function installFakeO16n(page: Page): Promise<{ services: IService[
       return json(route, 200, {
         state: done ? 'done' : 'running',
         step: names[reached - 1],
-        steps: names.map((name, i) => ({ name, state: done || i < reached - 1 ? 'done' : i === reached - 1 ? 'running' : 'pending', detail: null })),
+        jobId: parts[1],
+        steps: names.map((name, i) => ({
+          name,
+          state:
+            name === 'files' && !job.files && i < reached
+              ? 'skipped'
+              : done || i < reached - 1
+                ? 'done'
+                : i === reached - 1
+                  ? 'running'
+                  : 'pending',
+          detail: name === 'capture' && Object.keys(job.notCaptured).length ? `not captured: ${Object.keys(job.notCaptured).join(', ')}` : null
+        })),
         bytesUploaded: Math.min(reached, 2) * 1.2 * 1024 * 1024,
         totalBytes: 2.4 * 1024 * 1024,
         service: done ? job.service : null,
-        error: null
+        error: null,
+        notCaptured: job.notCaptured,
+        elapsed: job.polls * 0.5
       });
     }
     if (parts[0] === 'services' && parts.length === 1) {
@@ -118,6 +167,33 @@ export async function installFakeO16n(page: Page): Promise<{ services: IService[
             },
             OutputParameters: { type: 'object', properties: { iris_type: { type: 'string', description: 'character' } } }
           }
+        });
+      }
+      if (parts[3] === 'batch' && parts.length === 4 && method === 'POST') {
+        const id = `exec${state.batches.size + 1}`;
+        state.batches.set(id, { polls: 0, total: (body.records as unknown[]).length, cancelled: false });
+        return json(route, 202, { executionId: id });
+      }
+      if (parts[3] === 'batch' && parts[4]) {
+        const batch = state.batches.get(parts[4]);
+        if (!batch || batch.cancelled) {
+          return json(route, 404, { message: `no batch execution ${parts[4]}`, field: null, step: null });
+        }
+        if (method === 'DELETE') {
+          batch.cancelled = true;
+          return json(route, 200, { deleted: true });
+        }
+        // a slow batch: one record every two polls, so there is time to cancel it
+        batch.polls++;
+        const completed = Math.min(batch.total, Math.floor(batch.polls / 2));
+        return json(route, 200, {
+          state: completed === batch.total ? 'Complete' : 'InProgress',
+          completedItemCount: completed,
+          totalItemCount: batch.total,
+          batchExecutionResults: Array.from({ length: completed }, () => ({
+            success: true,
+            outputParameters: { iris_type: 'versicolor' }
+          }))
         });
       }
       if (parts[3] === 'consume') {

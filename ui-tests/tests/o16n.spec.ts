@@ -31,6 +31,15 @@ async function notebookWithIrisCells(page: IJupyterLabPageFixture, runTraining: 
   await page.notebook.selectCells(1);
 }
 
+/** Switch JupyterLab's theme with its own command, and wait until the page uses it. */
+async function changeTheme(page: IJupyterLabPageFixture, theme: 'JupyterLab Dark' | 'JupyterLab Light'): Promise<void> {
+  await page.evaluate(async name => {
+    await (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: name });
+  }, theme);
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
+  await page.waitForTimeout(500); // let the theme's CSS variables settle before screenshots
+}
+
 async function openPublishPanelFromToolbar(page: IJupyterLabPageFixture) {
   const button = page.locator('.jp-NotebookPanel-toolbar [data-command="o16n:publish"]');
   await expect(button).toBeVisible();
@@ -97,9 +106,9 @@ test.describe('jupyterlab-o16n', () => {
     await result.screenshot({ path: path.join(SHOTS, 'consume-result.png') });
   });
 
-  test('publish, catalog, swagger, try it, consume cell and delete against a fake backend', async ({ page }) => {
+  test('publish, catalog, swagger, try it, consume cell and delete against a fake backend', async ({ page, tmpPath }) => {
     const fake = await installFakeO16n(page);
-    await page.goto();
+    await page.goto(`tree/${tmpPath}`); // reload with the fake routes, the file browser in the test's folder
     await notebookWithIrisCells(page, false);
 
     const panel = await openPublishPanelFromToolbar(page);
@@ -107,6 +116,7 @@ test.describe('jupyterlab-o16n', () => {
     await panel.getByLabel('Name', { exact: true }).fill('Iris');
     await expect(panel.getByLabel('Version')).toHaveValue('v1');
     await panel.getByLabel('Description').fill('Iris variety from sepal and petal sizes');
+    await panel.getByLabel('Operation id (optional)').fill('predict-iris');
     await expect(panel.getByLabel('Inputs 1 name')).toHaveValue('flower_data');
     await expect(panel.getByLabel('Inputs 1 type')).toHaveValue('vector');
     await expect(panel.getByLabel('Outputs 1 name')).toHaveValue('iris_type');
@@ -117,8 +127,15 @@ test.describe('jupyterlab-o16n', () => {
     await panel.screenshot({ path: path.join(SHOTS, 'publish-panel.png') });
 
     await panel.getByRole('button', { name: 'Publish', exact: true }).click();
+    // the operation id must be a Python identifier
+    await expect(panel.getByText('"predict-iris" is not a Python identifier', { exact: false })).toBeVisible();
+    await expect(panel.getByLabel('Operation id (optional)')).toBeFocused();
+    await panel.getByLabel('Operation id (optional)').fill('predict_iris');
+    await panel.getByRole('button', { name: 'Publish', exact: true }).click();
     await expect(panel.getByText('Published Iris v1.')).toBeVisible();
     await expect(panel.locator('.o16n-endpoint')).toHaveText('POST http://127.0.0.1:12800/api/Iris/v1');
+    await expect(panel.locator('.o16n-step[data-state="skipped"]')).toContainText('Uploading files (skipped');
+    expect(fake.published[0]).toMatchObject({ name: 'Iris', version: 'v1', operationId: 'predict_iris' });
     await panel.screenshot({ path: path.join(SHOTS, 'publish-done.png') });
     expect(fake.services.map(s => `${s.name} ${s.version}`)).toEqual(['Iris v1']);
 
@@ -127,7 +144,13 @@ test.describe('jupyterlab-o16n', () => {
     const catalog = page.locator('#o16n-catalog');
     await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
     await catalog.screenshot({ path: path.join(SHOTS, 'catalog.png') });
-    await catalog.getByRole('button', { name: 'Open Iris v1' }).click();
+    // keyboard: Tab from the search field into the tree, arrow down to the version, Enter opens it
+    await catalog.getByLabel('Search services').focus();
+    await page.keyboard.press('Tab');
+    await expect(catalog.getByRole('button', { name: /Iris/, expanded: true })).toBeFocused();
+    await page.keyboard.press('ArrowDown');
+    await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeFocused();
+    await page.keyboard.press('Enter');
 
     // detail: swagger, try it
     const detail = page.locator('.o16n-detail');
@@ -155,6 +178,81 @@ test.describe('jupyterlab-o16n', () => {
     await expect(catalog.getByText('No web services yet.')).toBeVisible();
   });
 
+  test('dark theme: publish panel, catalog and service view stay readable', async ({ page, tmpPath }) => {
+    const fake = await installFakeO16n(page);
+    await page.goto(`tree/${tmpPath}`); // reload with the fake routes, the file browser in the test's folder
+    await changeTheme(page, 'JupyterLab Dark');
+    try {
+      await notebookWithIrisCells(page, false);
+      const panel = await openPublishPanelFromToolbar(page);
+      await expect(panel.getByRole('table', { name: 'Kernel variables' })).toBeVisible();
+      await panel.getByLabel('Name', { exact: true }).fill('Iris');
+      await expect(panel.getByLabel('Version')).toHaveValue('v1');
+      await panel.getByLabel('Description').fill('Iris variety from sepal and petal sizes');
+      await panel.getByLabel('Operation id (optional)').fill('2nd try');
+      await panel.getByLabel('Outputs 1 type').selectOption('str');
+      await panel.getByLabel('Include iris').check();
+      await panel.getByRole('button', { name: 'Publish', exact: true }).click();
+      await expect(panel.getByText('is not a Python identifier', { exact: false })).toBeVisible();
+      await panel.screenshot({ path: path.join(SHOTS, 'publish-panel-dark.png') });
+
+      await panel.getByLabel('Operation id (optional)').fill('predict_iris');
+      await panel.getByRole('button', { name: 'Publish', exact: true }).click();
+      await expect(panel.getByText('Published Iris v1.')).toBeVisible();
+      // `iris` could not be serialized: named with its reason, the service is published without it
+      await expect(panel.getByRole('list', { name: 'Variables not shipped' })).toContainText(
+        'iris: cannot pickle generator object (fake)'
+      );
+      await panel.locator('.o16n-published').scrollIntoViewIfNeeded();
+      await panel.screenshot({ path: path.join(SHOTS, 'publish-done-dark.png') });
+
+      await page.sidebar.openTab('o16n-catalog');
+      const catalog = page.locator('#o16n-catalog');
+      await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
+      await catalog.screenshot({ path: path.join(SHOTS, 'catalog-dark.png') });
+      await catalog.getByRole('button', { name: 'Open Iris v1' }).click();
+
+      const detail = page.locator('.o16n-detail');
+      await expect(detail).toContainText('Iris variety from sepal and petal sizes');
+      await detail.screenshot({ path: path.join(SHOTS, 'service-dark.png') });
+      await detail.getByRole('tab', { name: 'Swagger' }).click();
+      await expect(detail.locator('.o16n-operation').first()).toContainText('/api/Iris/v1');
+      await detail.screenshot({ path: path.join(SHOTS, 'swagger-dark.png') });
+      await detail.getByRole('tab', { name: 'Try it' }).click();
+      await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
+      await detail.getByRole('button', { name: 'Consume', exact: true }).click();
+      await expect(detail.locator('.o16n-result')).toContainText('versicolor');
+      await detail.screenshot({ path: path.join(SHOTS, 'try-it-dark.png') });
+
+      // batch: a slow fake batch, cancelled while it runs
+      await detail.getByRole('tab', { name: 'Batch' }).click();
+      const records = Array.from({ length: 6 }, (_, i) => ({ flower_data: [5 + i / 10, 3, 1.4, 0.2] }));
+      await detail.getByLabel(/Records/).fill(JSON.stringify(records));
+      await detail.getByRole('button', { name: 'Run batch' }).click();
+      const cancel = detail.getByRole('button', { name: 'Cancel the batch' });
+      await expect(cancel).toBeVisible();
+      await expect(detail.locator('.o16n-batch-state')).toContainText('InProgress');
+      await detail.screenshot({ path: path.join(SHOTS, 'batch-running-dark.png') });
+      await cancel.click();
+      await expect(detail.locator('.o16n-batch-state')).toContainText('Cancelled');
+      await expect(detail.getByText(/Batch cancelled/)).toBeVisible();
+      await expect(cancel).toHaveCount(0);
+      expect(Array.from(fake.batches.values()).map(b => b.cancelled)).toEqual([true]);
+      await detail.screenshot({ path: path.join(SHOTS, 'batch-cancelled-dark.png') });
+
+      // log out, see why we are disconnected, log in again (embedded mode)
+      await page.sidebar.openTab('o16n-catalog');
+      await catalog.getByRole('button', { name: 'Log out' }).click();
+      await expect(catalog.getByText('Not connected to the embedded server')).toBeVisible();
+      await expect(catalog.getByText('not logged in', { exact: true })).toBeVisible();
+      await catalog.screenshot({ path: path.join(SHOTS, 'catalog-logged-out-dark.png') });
+      await catalog.getByRole('button', { name: 'Log in again as admin' }).click();
+      await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
+    } finally {
+      await changeTheme(page, 'JupyterLab Light');
+    }
+  });
+
   test('Iris end to end against the real server extension', async ({ page, baseURL }) => {
     const status = await page.request.get(`${baseURL}/o16n/status`).catch(() => null);
     test.skip(!status || !status.ok(), 'the o16n Jupyter server extension is not installed or does not answer');
@@ -171,6 +269,7 @@ test.describe('jupyterlab-o16n', () => {
     await expect(panel.getByLabel('Include clf')).toBeChecked({ timeout: 60000 });
     await panel.getByLabel('Name', { exact: true }).fill(name);
     await expect(panel.getByLabel('Version')).toHaveValue('v1');
+    await panel.getByLabel('Operation id (optional)').fill('predict_iris');
     await panel.getByLabel('Outputs 1 type').selectOption('str');
     // Test in the kernel first
     await panel.getByText('Test in the notebook\'s kernel').click();
@@ -191,6 +290,7 @@ test.describe('jupyterlab-o16n', () => {
     const detail = page.locator('.o16n-detail');
     await detail.getByRole('tab', { name: 'Swagger' }).click();
     await expect(detail.locator('.o16n-operation').first()).toContainText(`/api/${name}/v1`);
+    await expect(detail).toContainText('predict_iris'); // the operation id given in the publish panel
     await detail.getByRole('tab', { name: 'Try it' }).click();
     await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
     await detail.getByRole('button', { name: 'Consume', exact: true }).click();

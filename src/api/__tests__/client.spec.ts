@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { O16nApi, O16nApiError } from '../client';
+import { O16nApi, O16nApiError, isNotLoggedIn } from '../client';
 
 function settingsWith(fetchImpl: jest.Mock): ServerConnection.ISettings {
   return ServerConnection.makeSettings({
@@ -53,6 +53,30 @@ describe('O16nApi', () => {
     expect(status.mode).toBe('embedded');
     expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/status');
     expect(lastCall().init.method).toBe('GET');
+  });
+
+  it('logs in again with an empty body (embedded mode, after a logout)', async () => {
+    fetchMock.mockResolvedValue(reply(200, { connected: true, mode: 'embedded', url: 'http://x', user: { name: 'admin', role: 'Owner' }, server: {}, message: null }));
+    const status = await api.loginAgain();
+    expect(status.user?.name).toBe('admin');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/login');
+    expect(lastCall().init.method).toBe('POST');
+    expect(JSON.parse(lastCall().init.body as string)).toEqual({});
+  });
+
+  it('cancels a batch with DELETE on its execution', async () => {
+    fetchMock.mockResolvedValue(reply(200, { deleted: true }));
+    await api.cancelBatch('Iris', 'v1', 'e/1');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/services/Iris/v1/batch/e%2F1');
+    expect(lastCall().init.method).toBe('DELETE');
+  });
+
+  it('tells a 401 (nobody logged in to o16n) from other errors', async () => {
+    fetchMock.mockResolvedValue(reply(401, { message: 'not logged in', field: null, step: null }));
+    const error = await api.listServices().catch(e => e);
+    expect(isNotLoggedIn(error)).toBe(true);
+    expect(isNotLoggedIn(new O16nApiError('gone', 502))).toBe(false);
+    expect(isNotLoggedIn(new Error('x'))).toBe(false);
   });
 
   it('lists services with an encoded name filter', async () => {

@@ -94,6 +94,53 @@ describe('ServiceDetail', () => {
     expect(screen.getByLabelText('Batch progress')).toHaveAttribute('value', '2');
   });
 
+  it('cancels a running batch through the API and shows it as cancelled', async () => {
+    const running = {
+      state: 'InProgress',
+      completedItemCount: 1,
+      totalItemCount: 3,
+      batchExecutionResults: [{ success: true, outputParameters: { iris_type: 'setosa' } }]
+    };
+    const { api } = setup(DEFAULT_SETTINGS, {
+      startBatch: jest.fn().mockResolvedValue({ executionId: 'e1' }),
+      batchStatus: jest.fn().mockResolvedValue(running),
+      cancelBatch: jest.fn().mockResolvedValue({ deleted: true })
+    });
+    await screen.findByText('Iris variety');
+    fireEvent.click(screen.getByRole('tab', { name: 'Batch' }));
+    expect(screen.queryByRole('button', { name: 'Cancel the batch' })).not.toBeInTheDocument();
+    fireEvent.change(screen.getByLabelText(/Records/), { target: { value: '[{"flower_data": [1]}, {"flower_data": [2]}, {"flower_data": [3]}]' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Run batch' }));
+    const cancel = await screen.findByRole('button', { name: 'Cancel the batch' });
+    expect(screen.getByRole('button', { name: 'Run batch' })).toBeDisabled();
+    await screen.findByText('1 / 3 · InProgress');
+    fireEvent.click(cancel);
+    await waitFor(() => expect(api.cancelBatch).toHaveBeenCalledWith('Iris', 'v1', 'e1'));
+    expect(await screen.findByText('1 / 3 · Cancelled')).toBeInTheDocument();
+    expect(screen.getByText(/Batch cancelled/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Cancel the batch' })).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Run batch' })).toBeEnabled();
+    // polling stopped
+    const polls = api.batchStatus.mock.calls.length;
+    await new Promise(r => setTimeout(r, 30));
+    expect(api.batchStatus.mock.calls.length).toBe(polls);
+  });
+
+  it('says when cancelling fails and keeps the batch running', async () => {
+    setup(DEFAULT_SETTINGS, {
+      startBatch: jest.fn().mockResolvedValue({ executionId: 'e1' }),
+      batchStatus: jest.fn().mockResolvedValue({ state: 'InProgress', completedItemCount: 0, totalItemCount: 1, batchExecutionResults: [] }),
+      cancelBatch: jest.fn().mockRejectedValue(new Error('no such execution'))
+    });
+    await screen.findByText('Iris variety');
+    fireEvent.click(screen.getByRole('tab', { name: 'Batch' }));
+    fireEvent.change(screen.getByLabelText(/Records/), { target: { value: '[{"flower_data": [1]}]' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Run batch' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Cancel the batch' }));
+    expect(await screen.findByText('Could not cancel the batch: no such execution')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Cancel the batch' })).toBeEnabled();
+  });
+
   it('shows snippets unless the setting hides them', async () => {
     setup();
     await screen.findByText('Iris variety');

@@ -87,7 +87,7 @@ describe('inferFromCode', () => {
   });
 
   it('treats kernel functions as objects, not inputs', () => {
-    const r = inferFromCode('answer = helper(x)', [], [{ name: 'helper', signature: '(x)', parameters: [], returns: null, doc: null }]);
+    const r = inferFromCode('answer = helper(x)', [], [{ name: 'helper', signature: '(x)', parameters: [], returns: null, pythonReturns: null, doc: null }]);
     expect(r.inputs.map(i => i.name)).toEqual(['x']);
     expect(r.usedVariables).toEqual(['helper']);
   });
@@ -103,11 +103,13 @@ describe('inferFromFunction', () => {
       name: 'predict_iris',
       signature: '(flower_data: list, k: int = 3, label="a") -> str',
       parameters: [
-        { name: 'flower_data', annotation: 'vector', default: null },
-        { name: 'k', annotation: 'integer', default: '3' },
-        { name: 'label', annotation: null, default: '"a"' }
+        { name: 'flower_data', annotation: 'vector', default: null, kind: 'POSITIONAL_OR_KEYWORD', pythonType: 'list' },
+        { name: 'k', annotation: 'integer', default: '3', kind: 'POSITIONAL_OR_KEYWORD', pythonType: 'int' },
+        // `default` is the Python repr: strings come single-quoted
+        { name: 'label', annotation: null, default: "'a'", kind: 'KEYWORD_ONLY', pythonType: null }
       ],
       returns: 'character',
+      pythonReturns: 'str',
       doc: null
     });
     expect(r.inputs).toEqual([

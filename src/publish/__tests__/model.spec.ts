@@ -1,4 +1,4 @@
-import { describeStep, emptyForm, fieldOfServerError, IPublishForm, toPublishRequest, validateForm } from '../model';
+import { checkIdentifier, describeStep, emptyForm, fieldOfServerError, IPublishForm, toPublishRequest, validateForm } from '../model';
 import { buildTestCode, parseTestOutput, TEST_MARKER } from '../testRun';
 
 const form = (p: Partial<IPublishForm>): IPublishForm => ({ ...emptyForm(), name: 'Iris', code: 'y = x', ...p });
@@ -12,7 +12,7 @@ describe('validateForm', () => {
     const errors = validateForm(
       form({
         name: '9 lives',
-        version: '',
+        version: 'v 2',
         code: ' ',
         inputs: [
           { name: 'x', type: 'float' },
@@ -28,6 +28,27 @@ describe('validateForm', () => {
     );
     expect(errors['inputs.1']).toMatch(/twice/);
     expect(errors['outputs.1']).toMatch(/input already/);
+  });
+
+  it('leaves the version to the server when it is empty', () => {
+    expect(validateForm(form({ version: '' }))).toEqual({});
+    expect(toPublishRequest(form({ version: '  ' }), 'k')).not.toHaveProperty('version');
+  });
+
+  it('checks the optional operation id is a Python identifier', () => {
+    expect(validateForm(form({ operationId: '' }))).toEqual({});
+    expect(validateForm(form({ operationId: 'predict_iris' }))).toEqual({});
+    expect(validateForm(form({ operationId: 'größe_2' }))).toEqual({}); // Python allows Unicode letters
+    expect(validateForm(form({ operationId: '2fast' })).operationId).toMatch(/not a Python identifier/);
+    expect(validateForm(form({ operationId: 'predict-iris' })).operationId).toMatch(/not a Python identifier/);
+    expect(validateForm(form({ operationId: 'has space' })).operationId).toMatch(/not a Python identifier/);
+    expect(checkIdentifier('lambda')).toMatch(/keyword/);
+    expect(fieldOfServerError('operationId')).toBe('operationId');
+  });
+
+  it('sends the operation id only when given', () => {
+    expect(toPublishRequest(form({ operationId: ' predict ' }), 'k').operationId).toBe('predict');
+    expect(toPublishRequest(form({}), 'k')).not.toHaveProperty('operationId');
   });
 
   it('refuses a version that exists', () => {
@@ -95,7 +116,18 @@ describe('test code', () => {
 
   it('calls a function with keyword arguments', () => {
     const code = buildTestCode({ functionName: 'predict', inputs: [{ name: 'a', value: [1] }], outputs: [{ name: 'result', type: 'str' }] });
-    expect(code).toContain('_ns["predict"](**_inputs)');
+    expect(code).toContain('_ns["predict"](*_args, **_inputs)');
+    expect(code).toContain('for _n in _json.loads("[]")');
+  });
+
+  it('passes positional-only parameters by position', () => {
+    const code = buildTestCode({
+      functionName: 'predict',
+      positional: ['a'],
+      inputs: [{ name: 'a', value: [1] }],
+      outputs: [{ name: 'result', type: 'str' }]
+    });
+    expect(code).toContain('_args = [_inputs.pop(_n) for _n in _json.loads("[\\"a\\"]") if _n in _inputs]');
   });
 
   it('parses the marker line from stdout', () => {

@@ -1,0 +1,106 @@
+/** What the publish panel shows while and after a publish job runs: steps, failure, variables left out. */
+import * as React from 'react';
+
+import { IPublishJob, PublishStepState } from '../api/types';
+import { describeStep } from './model';
+
+const STEP_MARK: Record<PublishStepState, string> = {
+  pending: '·',
+  running: '…',
+  done: '✓',
+  failed: '✗',
+  skipped: '–'
+};
+
+/** Words for a step state, read by screen readers after the step (the mark is hidden from them). */
+const STEP_WORDS: Record<PublishStepState, string> = {
+  pending: 'waiting',
+  running: 'running',
+  done: 'done',
+  failed: 'failed',
+  skipped: 'skipped, nothing to do'
+};
+
+export function PublishSteps(props: { job: IPublishJob }): JSX.Element {
+  const { job } = props;
+  return (
+    <ol className="o16n-steps" aria-label="Publish progress">
+      {job.steps.map(s => (
+        <li key={s.name} className="o16n-step" data-state={s.state}>
+          <span className="o16n-step-state" aria-hidden="true">
+            {STEP_MARK[s.state] ?? '·'}
+          </span>{' '}
+          {describeStep(s.name, job.bytesUploaded, job.totalBytes)}
+          <span className={s.state === 'skipped' ? 'o16n-muted' : 'o16n-visually-hidden'}>
+            {' '}
+            ({STEP_WORDS[s.state] ?? s.state})
+          </span>
+          {s.detail ? <span className="o16n-muted"> — {s.detail}</span> : null}
+          {s.name === 'upload' && s.state === 'running' && job.totalBytes > 0 ? (
+            <progress max={job.totalBytes} value={job.bytesUploaded} aria-label="Upload progress" />
+          ) : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export interface IPublishFailure {
+  step: string | null;
+  message: string;
+  /** the HTTP status behind the failure, when known (401: not logged in to o16n) */
+  status: number | null;
+}
+
+export function PublishFailure(props: { failure: IPublishFailure | null }): JSX.Element | null {
+  const { failure } = props;
+  if (!failure) {
+    return null;
+  }
+  return (
+    <div className="o16n-error" role="alert">
+      <strong>Publishing failed{failure.step ? ` at step “${describeStep(failure.step)}”` : ''}:</strong>{' '}
+      {failure.message}
+      {failure.status === 401 ? (
+        <p className="o16n-error-hint">
+          Nobody is logged in to o16n (or it refused the login): log in from the <em>Web services</em> panel, then
+          publish again.
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** Variables the kernel could not serialize: the service was published without them. */
+export function NotCapturedWarning(props: { notCaptured: Record<string, string> | undefined }): JSX.Element | null {
+  const entries = Object.entries(props.notCaptured ?? {});
+  if (!entries.length) {
+    return null;
+  }
+  return (
+    <div className="o16n-warning" role="status" aria-labelledby="o16n-not-captured-title">
+      <p id="o16n-not-captured-title">
+        <strong>
+          {entries.length === 1 ? 'One variable was' : `${entries.length} variables were`} not shipped with the service
+        </strong>{' '}
+        (they could not be serialized; code that uses them will fail):
+      </p>
+      <ul className="o16n-not-captured" aria-label="Variables not shipped">
+        {entries.map(([name, reason]) => (
+          <li key={name}>
+            <code>{name}</code>: {reason}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** "1.2 s" / "2 min 5 s" */
+export function formatSeconds(seconds: number): string {
+  if (seconds < 60) {
+    return `${seconds.toFixed(1)} s`;
+  }
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+}

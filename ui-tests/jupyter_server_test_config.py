@@ -3,6 +3,8 @@
 Opens JupyterLab on port 8888 without token in a throwaway root folder. Never use it in production.
 """
 
+import tempfile
+
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821 - `c` is the config object Jupyter passes in
@@ -15,5 +17,7 @@ try:
     import o16n.jupyter  # noqa: F401
 
     c.ServerApp.jpserver_extensions.update({"o16n.jupyter": True})  # noqa: F821
+    # The embedded server of the tests keeps its data apart from the user's own.
+    c.O16n.data_dir = tempfile.mkdtemp(prefix="o16n-ui-tests-")  # noqa: F821
 except ImportError:
     pass

@@ -227,7 +227,12 @@ class Connection:
             except RelayError as exc:
                 message = exc.message
         elif message is None:
-            message = "not logged in" if self.mode == "remote" else "the embedded o16n server is starting"
+            if self.mode == "remote":
+                message = "not logged in"
+            elif self._auto_login is None:  # the user logged out of the embedded server
+                message = "logged out: log in again to use the embedded o16n server"
+            else:
+                message = "the embedded o16n server is starting"
         user = None
         if self.client is not None:
             name = self.username

@@ -226,6 +226,7 @@ async def test_embedded_logout_and_login_again(api):
     assert body["server"]["statusCode"] == "pass"
     status, body = await api("POST", "logout")
     assert status == 200 and body["user"] is None
+    assert body["message"].startswith("logged out")
     assert not Path(os.environ["O16N_CREDENTIALS_FILE"]).exists()
     status, error = await api("GET", "services")
     assert status == 401

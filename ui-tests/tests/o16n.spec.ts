@@ -276,7 +276,14 @@ test.describe('jupyterlab-o16n', () => {
     await panel.getByLabel('flower_data', { exact: true }).fill('[7, 3.2, 4.7, 1.4]');
     await panel.getByRole('button', { name: 'Test', exact: true }).click();
     await expect(panel.locator('.o16n-test-outputs')).toContainText('versicolor');
+    // a tall window shows the whole panel, from its name field down to the test result
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: viewport?.width ?? 1280, height: 2000 });
+    await page.waitForTimeout(300);
     await panel.screenshot({ path: path.join(SHOTS, 'publish-panel.png') });
+    if (viewport) {
+      await page.setViewportSize(viewport);
+    }
     await panel.getByRole('button', { name: 'Publish', exact: true }).click();
     await expect(panel.getByText(`Published ${name} v1.`)).toBeVisible({ timeout: 300000 });
 

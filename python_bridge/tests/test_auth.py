@@ -554,3 +554,22 @@ def test_racing_refreshes_with_one_token_get_one_new_pair(live_server):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(renew, range(8)))
     assert statuses.count(200) == 1 and statuses.count(401) == 7
+
+
+def test_password_guessing_is_slowed_down(server_factory):
+    import time
+
+    import httpx
+
+    server = server_factory(login_attempts=3, login_window=2)
+    wrong = {"username": "admin", "password": "guess"}
+    assert [httpx.post(server.url + "/login", json=wrong).status_code for _ in range(3)] == [401] * 3
+    refused = httpx.post(server.url + "/login", json=wrong)
+    assert refused.status_code == 429 and "try again" in refused.json()["message"]
+    # Even the right password waits for the window: the guesser must not learn it is right.
+    right = {"username": "admin", "password": server.admin_password}
+    assert httpx.post(server.url + "/login", json=right).status_code == 429
+    # Other user names are not held up.
+    assert httpx.post(server.url + "/login", json={"username": "someone", "password": "x"}).status_code == 401
+    time.sleep(2.2)
+    assert httpx.post(server.url + "/login", json=right).status_code == 200

@@ -21,6 +21,8 @@ class Settings:
     access_token_lifetime: int = 3600  # seconds
     refresh_token_idle_lifetime: int = 14 * 24 * 3600  # sliding window
     refresh_token_max_lifetime: int = 90 * 24 * 3600  # a refresh chain ends here; log in again
+    login_attempts: int = 10  # failed logins per user name and client address (0: no limit) ...
+    login_window: float = 300.0  # ... within this many seconds, then 429 until the window passes
     auth_cache_seconds: float = 2.0  # how long another node may trust a grant it checked
 
     spare_workers: int = 1  # started ahead of time so a new session or pool worker is quick

@@ -37,6 +37,7 @@ _KINDS = {
     410: "Gone",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
+    429: "TooManyRequests",
     500: "InternalServerError",
     503: "ServiceUnavailable",
     504: "GatewayTimeout",

@@ -24,6 +24,7 @@ from .runtime.factory import WorkerFactory
 from .runtime.pools import PoolRegistry
 from .runtime.sessions import SessionManager
 from .store import db
+from .throttle import LoginThrottle
 from .store.models import Service, SessionRecord
 
 log = logging.getLogger("o16n")
@@ -43,6 +44,7 @@ class ServerState:
         self.sessions_db = db.session_factory(self.engine)
         self.admin_password_file = ensure_admin(settings, self.sessions_db)
         self.tokens = TokenService(settings, self.sessions_db)
+        self.login_throttle = LoginThrottle(settings.login_attempts, settings.login_window)
         self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
         self.factory = WorkerFactory(settings)
         self.sandbox = "landlock" if settings.worker_sandbox != "off" and landlock_abi() > 0 else "none"

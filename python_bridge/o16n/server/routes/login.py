@@ -6,15 +6,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
+from ..errors import ApiError
 from ..http import Fields, json_response, read_json
 from ..state import state_of
 
 
 async def login(request: Request):
+    state = state_of(request)
     body = Fields(await read_json(request))
     username = body.text("username", required=True)
     password = body.text("password", required=True)
-    tokens = await run_in_threadpool(state_of(request).tokens.login, username, password)
+    client = request.client.host if request.client else ""
+    state.login_throttle.check(username, client)
+    try:
+        tokens = await run_in_threadpool(state.tokens.login, username, password)
+    except ApiError:
+        state.login_throttle.failed(username, client)
+        raise
+    state.login_throttle.succeeded(username, client)
     return json_response(tokens)
 
 

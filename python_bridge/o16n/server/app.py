@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.close()
 
     routes = [
+        *consume.routes,  # first: the router tries routes in order, and consume is the hot path
+        *batch.routes,
         Route("/swagger.json", openapi, methods=["GET"]),
         *login.routes,
         *status.routes,
@@ -58,8 +60,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *snapshots.routes,
         *services.routes,
         *realtime.routes,
-        *batch.routes,
-        *consume.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -55,11 +55,13 @@ def test_cancel_interrupts_a_running_execution(admin, session):
     answer = {}
 
     def long_call():
-        answer["result"] = run(admin, session, "import time\nfor _ in range(600):\n    time.sleep(0.1)")
+        answer["result"] = run(admin, session, "import time\nprint('started')\nfor _ in range(600):\n    time.sleep(0.1)")
 
     worker = threading.Thread(target=long_call)
     worker.start()
     time.sleep(1.0)
+    # While it runs, the console shows what it printed so far.
+    assert admin.get(f"/sessions/{session}/console-output").json() == {"consoleOutput": "started\n"}
     assert admin.post(f"/sessions/{session}/cancel").status_code == 200
     worker.join(timeout=30)
     assert not worker.is_alive()

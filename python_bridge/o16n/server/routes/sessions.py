@@ -132,7 +132,8 @@ async def execute(request: Request):
     reply = await call(
         state,
         session,
-        {"op": "execute", "mode": "session", "code": code, "inputs": inputs, "outputs": outputs},
+        {"op": "execute", "mode": "session", "code": code, "inputs": inputs, "outputs": outputs,
+         "live_console": str(session.live_console)},
         timeout=state.settings.execute_timeout,
     )
     worker_failed(reply, 500)
@@ -150,7 +151,14 @@ async def execute(request: Request):
 
 
 async def console_output(request: Request):
+    """The console of the running execution (as far as it got), else of the last one."""
     _state, _caller, session = await own_session(request)
+    if session.worker.busy:
+        try:
+            text = await run_in_threadpool(session.live_console.read_text, "utf-8", "replace")
+        except FileNotFoundError:
+            text = ""
+        return json_response({"consoleOutput": text})
     return json_response({"consoleOutput": session.last_console})
 
 

@@ -27,6 +27,11 @@ class LiveSession:
     def workdir(self) -> Path:
         return self.placement.workdir
 
+    @property
+    def live_console(self) -> Path:
+        """Where the worker writes the console of a running execution as it comes."""
+        return self.placement.exchange / "console.txt"
+
 
 class SessionLimitReached(Exception):
     pass

@@ -34,13 +34,18 @@ class Cancelled(BaseException):
 
 
 class CappedText(io.TextIOBase):
-    """A stdout/stderr stand-in that keeps at most `limit` characters."""
+    """A stdout/stderr stand-in that keeps at most `limit` characters.
 
-    def __init__(self, limit: int) -> None:
+    With `live`, what is kept is also appended to that file as it comes, so the server can show
+    a session's console while its code still runs.
+    """
+
+    def __init__(self, limit: int, live: Path | None = None) -> None:
         self.limit = limit
         self.parts: list[str] = []
         self.size = 0
         self.truncated = False
+        self.live = open(live, "w", encoding="utf-8") if live else None
 
     def writable(self) -> bool:
         return True
@@ -51,9 +56,17 @@ class CappedText(io.TextIOBase):
             piece = text[:room]
             self.parts.append(piece)
             self.size += len(piece)
+            if self.live is not None:
+                self.live.write(piece)
+                self.live.flush()
         if len(text) > max(room, 0):
             self.truncated = True
         return len(text)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+        super().close()
 
     def getvalue(self) -> str:
         value = "".join(self.parts)
@@ -227,7 +240,8 @@ class Worker:
         before = file_state(Path.cwd())
         if service_mode:
             before = self.remove_leftover_files(before)
-        console = CappedText(self.console_limit)
+        live = Path(message["live_console"]) if message.get("live_console") else None
+        console = CappedText(self.console_limit, live)
         success, error = True, ""
         try:
             code = self.compiled(message.get("code") or "")
@@ -245,6 +259,7 @@ class Worker:
         except BaseException as exc:  # user code may raise anything, even SystemExit
             success, error = False, self.format_error(exc)
         self.console = console.getvalue()
+        console.close()
         outputs: dict[str, Any] = {}
         output_types = message.get("output_types") or {}
         for name in message.get("outputs") or []:

@@ -59,9 +59,11 @@ def test_cancel_interrupts_a_running_execution(admin, session):
 
     worker = threading.Thread(target=long_call)
     worker.start()
-    time.sleep(1.0)
     # While it runs, the console shows what it printed so far.
-    assert admin.get(f"/sessions/{session}/console-output").json() == {"consoleOutput": "started\n"}
+    deadline = time.monotonic() + 30
+    while admin.get(f"/sessions/{session}/console-output").json() != {"consoleOutput": "started\n"}:
+        assert time.monotonic() < deadline, "the running execution's console never showed its output"
+        time.sleep(0.1)
     assert admin.post(f"/sessions/{session}/cancel").status_code == 200
     worker.join(timeout=30)
     assert not worker.is_alive()

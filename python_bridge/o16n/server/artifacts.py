@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -52,9 +51,6 @@ class ArtifactStore:
             self.path(digest).unlink()
         except FileNotFoundError:
             pass
-
-    def copy_to(self, digest: str, destination: Path) -> None:
-        shutil.copyfile(self.path(digest), destination)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -15,7 +15,16 @@ from starlette.routing import Route
 from .config import Settings
 from .errors import ApiError, api_error_handler
 from .http import json_response
-from .routes import batch, consume, login, realtime, services, sessions, snapshots, status
+from .routes import (
+    batch,
+    consume,
+    login,
+    realtime,
+    services,
+    sessions,
+    snapshots,
+    status,
+)
 from .state import ServerState
 from .swagger import core_openapi
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from .execution import run_service  # the same path a single consume takes
 from .store.models import BatchExecution, BatchItem, Service, utcnow
 
 log = logging.getLogger("o16n.batch")
@@ -63,8 +64,6 @@ class BatchRunner:
             self.start(execution_id)
 
     async def _run(self, execution_id: str) -> None:
-        from .routes.consume import run_service  # the same path a single consume takes
-
         state = self.state
 
         def load(db: Session):
@@ -91,7 +90,7 @@ class BatchRunner:
         async def one(index: int, inputs: dict) -> None:
             nonlocal infrastructure_failed
             async with limit:
-                status, result = await run_service(state, spec, inputs)
+                status, result = await run_service(state.pools, spec, inputs, state.settings.consume_timeout)
             if status != 200:
                 infrastructure_failed = True
             await asyncio.to_thread(self._write_files, execution_id, index, result.get("outputFiles") or {})

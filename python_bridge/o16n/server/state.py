@@ -13,19 +13,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from .artifacts import ArtifactStore
-from .batch import BatchRunner
 from .auth import Caller, TokenService, ensure_admin
-from .config import Settings
+from .batch import BatchRunner
 from .catalog import SpecCache, spec_of
+from .config import Settings
 from .errors import ApiError, not_found
-from .runtime.pools import ServiceSpec
-from .runtime.sandbox import landlock_abi
 from .runtime.factory import WorkerFactory
-from .runtime.pools import PoolRegistry
+from .runtime.pools import PoolRegistry, ServiceSpec
+from .runtime.sandbox import landlock_abi
 from .runtime.sessions import SessionManager
 from .store import db
-from .throttle import LoginThrottle
 from .store.models import Service, SessionRecord
+from .throttle import LoginThrottle
 
 log = logging.getLogger("o16n")
 T = TypeVar("T")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -10,7 +11,13 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ..auth import Caller
-from ..catalog import check_name, may_manage, parse_publish, service_json, with_publishers
+from ..catalog import (
+    check_name,
+    may_manage,
+    parse_publish,
+    service_json,
+    with_publishers,
+)
 from ..errors import ApiError, bad_request, forbidden, not_found
 from ..http import Fields, json_response, read_json, text_response
 from ..state import ServerState, state_of

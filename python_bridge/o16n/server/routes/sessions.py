@@ -25,6 +25,7 @@ from ..runtime.process import WorkerError, WorkerTimeout
 from ..runtime.sessions import LiveSession, SessionLimitReached
 from ..state import ServerState, state_of
 from ..store.models import SessionRecord, Snapshot
+from .snapshots import own_snapshot
 
 
 def require_publisher(caller: Caller) -> None:
@@ -76,7 +77,7 @@ async def create_session(request: Request):
         raise bad_request(f"runtimeType '{runtime}' is not available: this server runs Python sessions only", "runtimeType")
     name = body.text("name")
     snapshot_id = body.text("snapshotId")
-    snapshot_blob = await own_snapshot_blob(state, caller, snapshot_id) if snapshot_id else None
+    snapshot_blob = (await own_snapshot(state, caller, snapshot_id)).blob if snapshot_id else None
     try:
         session = await state.live_sessions.create(name, caller.user_id)
     except SessionLimitReached as exc:
@@ -101,12 +102,15 @@ async def list_sessions(request: Request):
     )
 
 
-async def close_session(request: Request):
+async def close_session(request: Request, force: bool = False):
     state, _caller, session = await own_session(request)
-    force = request.url.path.rstrip("/").endswith("/force")
     await state.live_sessions.close(session.id, force=force)
     await state.db(lambda db: db.query(SessionRecord).filter_by(id=session.id).delete())
     return text_response("the session was closed")
+
+
+async def force_close_session(request: Request):
+    return await close_session(request, force=True)
 
 
 async def cancel_session(request: Request):
@@ -300,8 +304,8 @@ async def create_snapshot(request: Request):
 
 async def load_snapshot(request: Request):
     state, caller, session = await own_session(request)
-    blob = await own_snapshot_blob(state, caller, request.path_params["snapshot_id"])
-    await load_into(state, session, blob, 400)
+    snapshot = await own_snapshot(state, caller, request.path_params["snapshot_id"])
+    await load_into(state, session, snapshot.blob, 400)
     return text_response("the snapshot was loaded into the session")
 
 
@@ -315,19 +319,12 @@ async def load_into(state: ServerState, session: LiveSession, blob: str, status:
         copy.unlink(missing_ok=True)
 
 
-async def own_snapshot_blob(state: ServerState, caller: Caller, snapshot_id: str) -> str:
-    snapshot = await state.db(lambda db: db.get(Snapshot, snapshot_id))
-    if snapshot is None or snapshot.owner_id != caller.user_id:
-        raise not_found(f"snapshot '{snapshot_id}' was not found")
-    return snapshot.blob
-
-
 S = "/sessions/{session_id}"
 routes = [
     Route("/sessions", create_session, methods=["POST"]),
     Route("/sessions", list_sessions, methods=["GET"]),
     Route(S, close_session, methods=["DELETE"]),
-    Route(S + "/force", close_session, methods=["DELETE"]),
+    Route(S + "/force", force_close_session, methods=["DELETE"]),
     Route(S + "/cancel", cancel_session, methods=["POST"]),
     Route(S + "/execute", execute, methods=["POST"]),
     Route(S + "/console-output", console_output, methods=["GET"]),

@@ -257,8 +257,7 @@ class PoolRegistry:
     def pool_for(self, spec: ServiceSpec) -> ServicePool:
         current = self.pools.get((spec.name, spec.version))
         if current is not None and current.spec.key == spec.key:
-            if current.spec != spec:  # same code, new pool sizes
-                current.spec = spec
+            current.spec = spec  # same code; pool sizes or description may be new
             return current
         if current is not None:
             current.retire()

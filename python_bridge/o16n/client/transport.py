@@ -180,15 +180,20 @@ class Transport:
                      (self.username is not None and self._password is not None))
 
     def revoke(self) -> None:
-        """``DELETE /login/refreshToken?refreshToken=...`` (errors are ignored)."""
-        if not self._refresh_token:
-            return
-        try:
-            self.http.request("DELETE", "/login/refreshToken", params={"refreshToken": self._refresh_token},
-                              headers=self._auth_headers())
-        except httpx.HTTPError:
-            pass
-        self._refresh_token = None
+        """``DELETE /login/refreshToken?refreshToken=...`` (errors are ignored).
+
+        Under the renewal lock: a renewal in flight on another thread finishes first, and the pair it
+        brings is the one revoked (else that new pair would outlive the logout).
+        """
+        with self._lock:
+            if not self._refresh_token:
+                return
+            try:
+                self.http.request("DELETE", "/login/refreshToken", params={"refreshToken": self._refresh_token},
+                                  headers=self._auth_headers())
+            except httpx.HTTPError:
+                pass
+            self._refresh_token = None
 
     def close(self) -> None:
         if self._closed:

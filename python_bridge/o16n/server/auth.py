@@ -88,6 +88,7 @@ class TokenService:
         # grant id -> (checked at, Caller or None). Keeps the DB off the hot path of consume.
         self._cache: dict[str, tuple[float, Caller | None]] = {}
         self._verified: dict[str, tuple[str, float]] = {}  # Authorization header -> (grant id, exp)
+        self._revoked_here: dict[str, float] = {}  # grant id -> when this node revoked it
 
     # --- issuing -------------------------------------------------------------------------
     def login(self, username: str, password: str) -> dict:
@@ -190,6 +191,8 @@ class TokenService:
 
     def cached_caller(self, grant_id: str) -> Caller | None | bool:
         """The caller of a recently checked grant; None if revoked; False if not cached."""
+        if grant_id in self._revoked_here:
+            return None
         hit = self._cache.get(grant_id)
         if hit is not None and time.monotonic() - hit[0] < self.settings.auth_cache_seconds:
             return hit[1]
@@ -204,13 +207,21 @@ class TokenService:
                 .where(Grant.id == grant_id)
             ).first()
         caller = None if row is None or row.revoked else Caller(row.id, row.username, row.role, grant_id)
+        if grant_id in self._revoked_here:  # revoked while we read a row from before the revocation
+            caller = None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[grant_id] = (time.monotonic(), caller)
         return caller
 
     def _forget(self, grant_id: str) -> None:
+        """A grant revoked by this node: refused here from now on, whatever a racing lookup caches."""
         self._cache.pop(grant_id, None)
+        now = time.monotonic()
+        if len(self._revoked_here) > 10_000:  # past an access token's lifetime nothing uses the grant
+            horizon = now - self.settings.access_token_lifetime
+            self._revoked_here = {g: t for g, t in self._revoked_here.items() if t > horizon}
+        self._revoked_here[grant_id] = now
 
 
 # --- users (used by the CLI and first start) ------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 import o16n
 from o16n.server.swagger import core_openapi, service_swagger
-from o16n.server.types import WIRE_TYPES
+from o16n.wire.types import WIRE_TYPES
 
 REFERENCE_CORE_SWAGGER = Path(__file__).resolve().parents[3] / "shared/reference/rserver-swagger-9.1.0.json"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,15 @@ from .http import Fields
 from .paths import confined_path
 from .runtime.pools import ServiceSpec
 from .store.models import Service, User
-from .types import InputError, Parameter, parse_definitions
-
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
-
+from ..wire import names
+from ..wire.errors import InputError, WireError
+from ..wire.types import Parameter, parse_definitions
 
 def check_name(value: str, field: str) -> str:
-    if not NAME_PATTERN.match(value):
-        raise bad_request(
-            f"'{field}' must start with a letter or digit and use only letters, digits, '_', '-' and '.' (at most 200)",
-            field,
-        )
-    return value
+    try:
+        return names.check_name(value, field)
+    except WireError as exc:
+        raise bad_request(exc.message, field) from None
 
 
 def check_code(source: str, field: str) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from o16n import __version__
-from o16n.server.types import WIRE_TYPES, canonical_type
+from o16n.wire.types import WIRE_TYPES, canonical_type
 
 Schema = dict[str, Any]
 
@@ -358,7 +358,7 @@ def service_swagger(service: dict[str, Any], *, host: str | None = None) -> dict
     `service` carries `name`, `version`, `description`, `operationId`, `inputParameterDefinitions`,
     `outputParameterDefinitions` (lists of `{"name", "type"}`) and `outputFileNames`. Name and
     version are used verbatim in the paths. A parameter type may be a wire name or one of its
-    aliases (see `o16n.server.types`); anything else raises `ParameterTypeError`.
+    aliases (see `o16n.wire.types`); anything else raises `ParameterTypeError`.
     """
     name, version = service["name"], service["version"]
     description = service.get("description") or f"Web service {name}, version {version}."

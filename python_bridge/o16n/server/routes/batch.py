@@ -16,7 +16,8 @@ from ..http import json_response, read_json
 from ..paths import confined_path
 from ..state import ServerState, state_of
 from ..store.models import BatchExecution, BatchItem, Service
-from ..types import InputError, check_inputs
+from ...wire.errors import InputError
+from ...wire.values import check_inputs
 
 
 def _service_id(db: Session, name: str, version: str) -> int:

@@ -15,7 +15,8 @@ from ..http import json_response, parse_json
 from ..runtime.pools import ServiceSpec
 from ..state import state_of
 from ..swagger import service_swagger
-from ..types import InputError, check_inputs
+from ...wire.errors import InputError
+from ...wire.values import check_inputs
 
 
 def parse_inputs(spec: ServiceSpec, raw: bytes) -> dict:

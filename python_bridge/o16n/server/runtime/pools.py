@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Settings
-from ..types import Parameter
+from ...wire.types import Parameter
 from .factory import WorkerFactory
 from .placement import Placement, assign
 from .process import WorkerError, WorkerProcess

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import math
 import os
 import resource
 import signal
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from o16n.server.runtime.protocol import encode, recv_frame
-from o16n.server.types import is_rows, rows_to_columns
+from o16n.wire.values import coerce_output, to_python
 
 WORKSPACE_DIR = "workspace/"  # inside a snapshot zip: one dill file per object
 FILES_DIR = "files/"  # inside a snapshot zip: the working directory's files
@@ -71,80 +70,6 @@ class CappedText(io.TextIOBase):
     def getvalue(self) -> str:
         value = "".join(self.parts)
         return value + "\n[console output truncated]\n" if self.truncated else value
-
-
-# --- values: JSON in, Python for user code, JSON out -----------------------------------------
-def to_python(value: Any, kind: str | None) -> Any:
-    if kind == "data.frame":
-        try:
-            import pandas
-        except ImportError:
-            return value
-        return pandas.DataFrame(value)
-    return value
-
-
-def to_json(value: Any) -> Any:
-    """Turn what user code produced into plain JSON values (numpy, pandas and sets included)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_json(v) for v in value]
-    module = type(value).__module__.split(".")[0]
-    if module == "pandas":
-        if hasattr(value, "columns"):  # DataFrame: column-wise
-            return {str(col): to_json(value[col].tolist()) for col in value.columns}
-        if hasattr(value, "tolist"):
-            return to_json(value.tolist())
-    if module == "numpy":
-        if hasattr(value, "tolist"):
-            return to_json(value.tolist())
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return str(value)
-
-
-def coerce_output(name: str, value: Any, kind: str | None) -> Any:
-    """Encode an output per its declared type; raise ValueError naming it if that can't be done."""
-    plain = to_json(value)
-    try:
-        if kind is None or plain is None:
-            return plain
-        if kind == "numeric":
-            return float(plain)
-        if kind == "integer":
-            if isinstance(plain, float) and not plain.is_integer():
-                raise ValueError("not a whole number")
-            return int(plain)
-        if kind == "logical":
-            if isinstance(plain, (bool, int, float)):
-                return bool(plain)
-            raise ValueError("not a boolean")
-        if kind == "character":
-            if isinstance(plain, list) and len(plain) == 1:
-                plain = plain[0]
-            if isinstance(plain, (list, dict)):
-                raise ValueError("not a single string")
-            return str(plain)
-        if kind == "vector":
-            return plain if isinstance(plain, list) else [plain]
-        if kind == "matrix":
-            if isinstance(plain, list) and all(isinstance(r, list) for r in plain):
-                return plain
-            raise ValueError("not a list of rows")
-        if kind == "data.frame":
-            if is_rows(plain):
-                return rows_to_columns(plain)
-            if isinstance(plain, dict):
-                return plain
-            raise ValueError("not a data frame")
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"output '{name}' cannot be returned as '{kind}': {exc}") from None
-    return plain
 
 
 # --- the working directory ------------------------------------------------------------------

@@ -1,67 +1,17 @@
-"""Parameter types of web services: the wire names, their aliases, and input validation.
+"""JSON values on the wire: checking consume inputs against their declarations, and turning what
+user code produced back into plain JSON per the declared output types.
 
-The wire names are R Server's (`numeric`, `data.frame`, ...). Python users may also write the
-Python spellings (`float`, `dataframe`, ...); they are stored as the wire name so that every
-client sees one vocabulary. Validation here is pure JSON checking: no user code, no unpickling.
+Pure JSON work, standard library only (the worker imports this too): no user code, no unpickling.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import math
 from typing import Any
 
-WIRE_TYPES = ("logical", "numeric", "integer", "character", "vector", "matrix", "data.frame")
-
-_ALIASES = {
-    "bool": "logical",
-    "boolean": "logical",
-    "float": "numeric",
-    "double": "numeric",
-    "number": "numeric",
-    "int": "integer",
-    "str": "character",
-    "string": "character",
-    "list": "vector",
-    "array": "vector",
-    "numpy.array": "vector",
-    "numpy.ndarray": "vector",
-    "ndarray": "vector",
-    "numpy.matrix": "matrix",
-    "dataframe": "data.frame",
-    "pandas.dataframe": "data.frame",
-}
-
-
-class ParameterTypeError(ValueError):
-    """A declared parameter type that is neither a wire name nor a known alias."""
-
-
-def canonical_type(declared: str) -> str:
-    """Return the wire name for a declared type, accepting aliases case-insensitively."""
-    key = str(declared).strip().lower()
-    if key in WIRE_TYPES:
-        return key
-    if key in _ALIASES:
-        return _ALIASES[key]
-    expected = ", ".join(WIRE_TYPES)
-    raise ParameterTypeError(f"unknown type '{declared}'; expected one of {expected} (or bool, int, float, str, list, dataframe)")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    type: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "type": self.type}
-
-
-class InputError(ValueError):
-    """A consume input that does not match its declaration; `field` names the parameter."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+from .errors import InputError
+from .types import Parameter
 
 
 def _is_number(value: Any) -> bool:
@@ -169,26 +119,75 @@ def check_inputs(declared: list[Parameter], supplied: Any) -> dict[str, Any]:
     return checked
 
 
-def parse_definitions(raw: Any, field: str) -> list[Parameter]:
-    """Parse `inputParameterDefinitions`-style lists; raise InputError naming the field."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise InputError(field, f"'{field}' must be an array of {{name, type}} objects")
-    params: list[Parameter] = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise InputError(field, f"'{field}[{index}]' must be an object with 'name' and 'type'")
-        lowered = {str(k).lower(): v for k, v in item.items()}
-        name, kind = lowered.get("name"), lowered.get("type")
-        if not isinstance(name, str) or not name.isidentifier():
-            raise InputError(field, f"'{field}[{index}].name' must be a Python identifier, got {name!r}")
-        if name in seen:
-            raise InputError(field, f"'{field}' declares '{name}' twice")
-        seen.add(name)
+# --- in the worker: JSON in, Python for user code, JSON out ------------------------------------
+def to_python(value: Any, kind: str | None) -> Any:
+    if kind == "data.frame":
         try:
-            params.append(Parameter(name, canonical_type(kind if isinstance(kind, str) else "")))
-        except ParameterTypeError as exc:
-            raise InputError(field, f"'{field}[{index}].type': {exc}") from None
-    return params
+            import pandas
+        except ImportError:
+            return value
+        return pandas.DataFrame(value)
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """Turn what user code produced into plain JSON values (numpy, pandas and sets included)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v) for v in value]
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas":
+        if hasattr(value, "columns"):  # DataFrame: column-wise
+            return {str(col): to_json(value[col].tolist()) for col in value.columns}
+        if hasattr(value, "tolist"):
+            return to_json(value.tolist())
+    if module == "numpy":
+        if hasattr(value, "tolist"):
+            return to_json(value.tolist())
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return str(value)
+
+
+def coerce_output(name: str, value: Any, kind: str | None) -> Any:
+    """Encode an output per its declared type; raise ValueError naming it if that can't be done."""
+    plain = to_json(value)
+    try:
+        if kind is None or plain is None:
+            return plain
+        if kind == "numeric":
+            return float(plain)
+        if kind == "integer":
+            if isinstance(plain, float) and not plain.is_integer():
+                raise ValueError("not a whole number")
+            return int(plain)
+        if kind == "logical":
+            if isinstance(plain, (bool, int, float)):
+                return bool(plain)
+            raise ValueError("not a boolean")
+        if kind == "character":
+            if isinstance(plain, list) and len(plain) == 1:
+                plain = plain[0]
+            if isinstance(plain, (list, dict)):
+                raise ValueError("not a single string")
+            return str(plain)
+        if kind == "vector":
+            return plain if isinstance(plain, list) else [plain]
+        if kind == "matrix":
+            if isinstance(plain, list) and all(isinstance(r, list) for r in plain):
+                return plain
+            raise ValueError("not a list of rows")
+        if kind == "data.frame":
+            if is_rows(plain):
+                return rows_to_columns(plain)
+            if isinstance(plain, dict):
+                return plain
+            raise ValueError("not a data frame")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"output '{name}' cannot be returned as '{kind}': {exc}") from None
+    return plain

@@ -50,7 +50,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python_bridge" / "tests"))
 
 import httpx  # noqa: E402
-
 from server_process import LiveServer, free_port  # noqa: E402
 
 try:
@@ -538,11 +537,11 @@ def main() -> int:
     levels = [1] + sorted({c for c in args.concurrency if c > 1})
 
     report: dict = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
-            "cpu_model": next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                               if l.startswith("model name")), platform.processor()),
+            "cpu_model": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                               if line.startswith("model name")), platform.processor()),
             "python": platform.python_version(),
             "loadavg_at_start": os.getloadavg(),
         },

@@ -37,7 +37,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .client import (O16nError, ServiceFailed, capture, connect)
+from .client import O16nError, ServiceFailed, capture, connect
 from .client.encoding import param_type
 
 CODE_MARKER = "# --- code ---"

@@ -33,7 +33,7 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         env = dict(os.environ)
         env["O16N_ADMIN_PASSWORD"] = ADMIN_PASSWORD
         env.setdefault("O16N_SPARE_WORKERS", "1")

@@ -18,14 +18,13 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import jwt
 import pytest
 from argon2 import PasswordHasher
-
 from server_process import LiveServer, free_port
 
 PUBLISH = {

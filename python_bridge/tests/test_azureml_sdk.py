@@ -57,7 +57,7 @@ def iris_init():
 def classify(features):
     import numpy
     row = numpy.asarray(features, dtype=float).reshape(1, -1)
-    label = int(clf.predict(row)[0])
+    label = int(clf.predict(row)[0])  # noqa: F821 - a workspace object of the service
     return species_names[label]
 
 
@@ -65,7 +65,7 @@ def predict_species(sepal_length, sepal_width, petal_length, petal_width):
     import numpy
     row = numpy.array([[sepal_length, sepal_width, petal_length, petal_width]],
                       dtype=float)
-    return int(clf.predict(row)[0])
+    return int(clf.predict(row)[0])  # noqa: F821 - a workspace object of the service
 
 
 # --------------------------------------------------------------------------- #

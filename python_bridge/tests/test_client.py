@@ -17,9 +17,17 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-
-from o16n.client import (AuthenticationError, InvalidInput, NotFound, PermissionDenied, ServerError,
-                         ServiceResult, capture, connect, param_type)
+from o16n.client import (
+    AuthenticationError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    ServiceResult,
+    capture,
+    connect,
+    param_type,
+)
 from o16n.client.definition import ServiceDefinition, call_code, infer_inputs, infer_outputs
 from o16n.client.encoding import decode_output, encode_input, to_json
 from o16n.client.results import RESULT_MIME, BatchResult

@@ -6,7 +6,6 @@ import time
 
 import pandas as pd
 import pytest
-
 from o16n.client import RESULT_MIME, ServiceResult
 from o16n.client.client import ServiceList
 from o16n.magics import MagicError, parse_consume, parse_params, parse_value, split_cell
@@ -50,8 +49,8 @@ def test_parse_consume_values():
 # ====================================================================== a real IPython shell
 @pytest.fixture(scope="module")
 def shell():
-    from IPython.core.interactiveshell import InteractiveShell
     import o16n
+    from IPython.core.interactiveshell import InteractiveShell
     ip = InteractiveShell.instance()
     # `%load_ext o16n` once the package exposes load_ipython_extension (test_load_ext_o16n checks it)
     ip.run_line_magic("load_ext", "o16n" if hasattr(o16n, "load_ipython_extension") else "o16n.magics")

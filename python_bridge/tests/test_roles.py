@@ -19,14 +19,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import dill
 import httpx
 import jwt
 import pytest
-
 from o16n.server.app import create_app
 from o16n.server.config import Settings
 

@@ -76,7 +76,8 @@ def test_files_upload_list_download_delete(admin, session):
     assert uploaded.status_code == 201
     assert admin.get(f"/sessions/{session}/files").json() == ["data.csv"]
     assert admin.get(f"/sessions/{session}/files/data.csv").content == b"a,b\n1,2\n"
-    assert run(admin, session, "rows = open('data.csv').read().splitlines()", outputParameters=["rows"])["outputParameters"][0]["value"] == ["a,b", "1,2"]
+    answer = run(admin, session, "rows = open('data.csv').read().splitlines()", outputParameters=["rows"])
+    assert answer["outputParameters"][0]["value"] == ["a,b", "1,2"]
     written = run(admin, session, "open('out.txt', 'w').write('x')")
     assert written["changedFiles"] == ["out.txt"]
     assert admin.delete(f"/sessions/{session}/files/data.csv").status_code == 200

@@ -10,8 +10,7 @@ from .capture import CaptureResult, Serialized, capture
 from .client import Client, ServiceList, connect
 from .definition import ServiceDefinition
 from .encoding import WIRE_TYPES, ParamType, param_type
-from .errors import (AuthenticationError, InvalidInput, NotFound, O16nError, PermissionDenied,
-                     ServerError)
+from .errors import AuthenticationError, InvalidInput, NotFound, O16nError, PermissionDenied, ServerError
 from .results import RESULT_MIME, BatchResult, ServiceFailed, ServiceResult
 from .service import Batch, Service
 from .session import ExecuteResult, Session

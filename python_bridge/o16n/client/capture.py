@@ -12,8 +12,9 @@ import io
 import socket
 import threading
 import types
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # IPython's and Python's own names in a notebook namespace.
 IGNORED_NAMES = frozenset({

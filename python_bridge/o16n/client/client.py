@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -30,8 +31,10 @@ class ServiceList(list):
         out = []
         for svc in self:
             lowered = {str(k).lower(): v for k, v in svc.items()}
-            def params(key: str) -> str:
+
+            def params(key: str, lowered: dict[str, Any] = lowered) -> str:
                 return ", ".join(f"{p.get('name')}: {p.get('type')}" for p in lowered.get(key) or [])
+
             out.append({
                 "name": str(lowered.get("name") or ""),
                 "version": str(lowered.get("version") or ""),
@@ -93,7 +96,7 @@ class Client:
         """Revoke the refresh token this client obtained and close the connection."""
         self._transport.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import inspect
 import textwrap
 import typing
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .capture import Serialized
 from .encoding import ParamType, definitions, param_type
@@ -93,7 +94,7 @@ def call_code(fn_name: str, args: list[str], outputs: list[str], kwargs: list[st
 class ServiceDefinition:
     """Builder of a standard (code + objects) web service. Every setter returns self."""
 
-    def __init__(self, client: "Client", name: str) -> None:
+    def __init__(self, client: Client, name: str) -> None:
         if not name or not str(name).strip():
             raise ValueError("a service needs a name")
         self._client = client
@@ -110,49 +111,49 @@ class ServiceDefinition:
         self._artifacts: list[str] | None = None
 
     # ---------------------------------------------------------------- setters
-    def version(self, version: str) -> "ServiceDefinition":
+    def version(self, version: str) -> ServiceDefinition:
         self._version = str(version)
         return self
 
-    def description(self, text: str) -> "ServiceDefinition":
+    def description(self, text: str) -> ServiceDefinition:
         self._description = text
         return self
 
-    def alias(self, operation_id: str) -> "ServiceDefinition":
+    def alias(self, operation_id: str) -> ServiceDefinition:
         """The operation id: the swagger operationId and the method name on the Service object."""
         self._alias = operation_id
         return self
 
-    def code_fn(self, fn: Callable, init: Callable | str | None = None) -> "ServiceDefinition":
+    def code_fn(self, fn: Callable, init: Callable | str | None = None) -> ServiceDefinition:
         function_source(fn)  # fail early when the source cannot be read
         self._code_fn, self._code_str, self._init = fn, None, init
         return self
 
-    def code_str(self, code: str, init: Callable | str | None = None) -> "ServiceDefinition":
+    def code_str(self, code: str, init: Callable | str | None = None) -> ServiceDefinition:
         self._code_str, self._code_fn, self._init = code, None, init
         return self
 
-    def inputs(self, **types: Any) -> "ServiceDefinition":
+    def inputs(self, **types: Any) -> ServiceDefinition:
         self._inputs = {k: param_type(v) for k, v in types.items()}
         return self
 
-    def outputs(self, **types: Any) -> "ServiceDefinition":
+    def outputs(self, **types: Any) -> ServiceDefinition:
         self._outputs = {k: param_type(v) for k, v in types.items()}
         return self
 
-    def objects(self, **objs: Any) -> "ServiceDefinition":
+    def objects(self, **objs: Any) -> ServiceDefinition:
         """Python objects the code uses by name; dill-serialized into the service's snapshot."""
         self._objects.update(objs)
         return self
 
     models = objects
 
-    def artifacts(self, names: list[str] | tuple[str, ...] | str) -> "ServiceDefinition":
+    def artifacts(self, names: list[str] | tuple[str, ...] | str) -> ServiceDefinition:
         """Files the code writes that consumers get back (Base64 in ``outputFiles``)."""
         self._artifacts = [names] if isinstance(names, str) else list(names)
         return self
 
-    def artifact(self, name: str) -> "ServiceDefinition":
+    def artifact(self, name: str) -> ServiceDefinition:
         self._artifacts = (self._artifacts or []) + [name]
         return self
 
@@ -246,11 +247,11 @@ class ServiceDefinition:
         return blobs
 
     # ---------------------------------------------------------------- actions
-    def deploy(self) -> "Service":
+    def deploy(self) -> Service:
         """Publish a new service (or a new version of one); returns the consumable Service."""
         return self._client._publish(self, update=False)
 
-    def redeploy(self) -> "Service":
+    def redeploy(self) -> Service:
         """Update an existing version in place (PATCH) with only what was set here."""
         return self._client._publish(self, update=True)
 

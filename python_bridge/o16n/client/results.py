@@ -72,7 +72,7 @@ class ServiceResult:
         content = base64.b64decode(data)
         return content.decode(encoding) if encoding else content
 
-    def raise_for_error(self) -> "ServiceResult":
+    def raise_for_error(self) -> ServiceResult:
         """Raise ``ServiceFailed`` when the service code failed; returns self otherwise."""
         if not self.success:
             raise ServiceFailed(self)

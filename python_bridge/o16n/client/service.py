@@ -7,7 +7,8 @@ import json
 import keyword
 import os
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .encoding import ParamType, encode_input, from_definitions, to_json
 from .errors import InvalidInput
@@ -25,7 +26,7 @@ class Service:
     after its operation id (``svc.score(...)``); every call returns a :class:`ServiceResult`.
     """
 
-    def __init__(self, client: "Client", meta: dict[str, Any], *,
+    def __init__(self, client: Client, meta: dict[str, Any], *,
                  input_types: dict[str, ParamType] | None = None,
                  output_types: dict[str, ParamType] | None = None) -> None:
         lowered = {str(k).lower(): v for k, v in meta.items()}
@@ -148,14 +149,14 @@ class Service:
         }
 
     # ------------------------------------------------------------ batch
-    def batch(self, records: Any, parallel_count: int = 10) -> "Batch":
+    def batch(self, records: Any, parallel_count: int = 10) -> Batch:
         """Prepare an asynchronous batch over ``records`` (DataFrame, list of dicts, dict of columns).
 
         Nothing is sent until :meth:`Batch.start`.
         """
         return Batch(self, self._records(records), parallel_count=parallel_count)
 
-    def get_batch(self, execution_id: str) -> "Batch":
+    def get_batch(self, execution_id: str) -> Batch:
         """A handle on an existing batch execution."""
         return Batch(self, [], execution_id=execution_id)
 
@@ -225,7 +226,7 @@ class Batch:
             raise InvalidInput("this batch has not been started; call start() first")
         return self.execution_id
 
-    def start(self) -> "Batch":
+    def start(self) -> Batch:
         """``POST /api/{name}/{version}/batch?parallelCount=N`` with the records; returns self."""
         body = self._t().request("POST", self.api, params={"parallelCount": int(self.parallel_count)},
                                  json=self.records)

@@ -26,7 +26,7 @@ class ExecuteResult:
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> "ExecuteResult":
+    def from_json(cls, body: dict[str, Any]) -> ExecuteResult:
         lowered = {str(k).lower(): v for k, v in (body or {}).items()}
         outputs: dict[str, Any] = {}
         for item in lowered.get("outputparameters") or []:
@@ -40,7 +40,7 @@ class ExecuteResult:
 class Session:
     """A live Python session on the server. Use as a context manager to close it."""
 
-    def __init__(self, client: "Client", session_id: str, name: str | None = None) -> None:
+    def __init__(self, client: Client, session_id: str, name: str | None = None) -> None:
         self._client = client
         self.id = session_id
         self.name = name
@@ -120,7 +120,7 @@ class Session:
         self.closed = True
         self._t.request("DELETE", self._p("force") if force else self._p())
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -35,7 +36,7 @@ Method = Callable[..., Awaitable[None]]
 def answers(method: Method) -> Method:
     """Turn RelayError (and kernel errors) into ``{"message", "field", "step"}`` with their status."""
     @functools.wraps(method)
-    async def wrapper(self: "O16nHandler", *args: Any, **kwargs: Any) -> None:
+    async def wrapper(self: O16nHandler, *args: Any, **kwargs: Any) -> None:
         try:
             for field, value in kwargs.items():
                 check_segment(value, field)

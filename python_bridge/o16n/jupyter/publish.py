@@ -14,9 +14,10 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from o16n.client import Client, O16nError, param_type
 from o16n.client.definition import DEFAULT_OUTPUT, call_code
@@ -75,7 +76,7 @@ class PublishRequest:
     operation_id: str | None
 
     @classmethod
-    def parse(cls, body: Any) -> "PublishRequest":
+    def parse(cls, body: Any) -> PublishRequest:
         if not isinstance(body, dict):
             raise RelayError(400, "the body must be a JSON object", "body")
 

@@ -11,15 +11,16 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from .auth import Caller
-from .errors import bad_request
-from .http import Fields
-from .paths import confined_path
-from .runtime.pools import ServiceSpec
-from .store.models import Service, User
 from ..wire import names
 from ..wire.errors import InputError, WireError
 from ..wire.types import Parameter, parse_definitions
+from .auth import Caller
+from .domain.specs import ServiceSpec
+from .errors import bad_request
+from .http import Fields
+from .paths import confined_path
+from .store.models import Service, User
+
 
 def check_name(value: str, field: str) -> str:
     try:

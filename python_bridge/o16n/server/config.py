@@ -48,7 +48,7 @@ class Settings:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Settings from `O16N_<FIELD>` variables, then explicit overrides (CLI flags) on top."""
         values: dict[str, object] = {}
         for f in fields(cls):

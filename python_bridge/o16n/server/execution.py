@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .runtime.pools import PoolBusy, PoolRegistry, ServiceInitError, ServiceSpec
+from .domain.specs import ServiceSpec
+from .runtime.pools import PoolBusy, PoolRegistry, ServiceInitError
 from .runtime.process import WorkerError, WorkerTimeout
 
 

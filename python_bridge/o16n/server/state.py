@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -17,9 +18,10 @@ from .auth import Caller, TokenService, ensure_admin
 from .batch import BatchRunner
 from .catalog import SpecCache, spec_of
 from .config import Settings
+from .domain.specs import ServiceSpec
 from .errors import ApiError, not_found
 from .runtime.factory import WorkerFactory
-from .runtime.pools import PoolRegistry, ServiceSpec
+from .runtime.pools import PoolRegistry
 from .runtime.sandbox import landlock_abi
 from .runtime.sessions import SessionManager
 from .store import db

@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
+from ...wire.errors import InputError
+from ...wire.values import check_inputs
 from ..auth import Caller
 from ..errors import bad_request, not_found
 from ..http import json_response, read_json
 from ..paths import confined_path
 from ..state import ServerState, state_of
 from ..store.models import BatchExecution, BatchItem, Service
-from ...wire.errors import InputError
-from ...wire.values import check_inputs
 
 
 def _service_id(db: Session, name: str, version: str) -> int:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
+from ...wire.errors import InputError
+from ...wire.values import check_inputs
+from ..domain.specs import ServiceSpec
 from ..errors import bad_request
 from ..execution import run_service
 from ..http import json_response, parse_json
-from ..runtime.pools import ServiceSpec
 from ..state import state_of
 from ..swagger import service_swagger
-from ...wire.errors import InputError
-from ...wire.values import check_inputs
 
 
 def parse_inputs(spec: ServiceSpec, raw: bytes) -> dict:

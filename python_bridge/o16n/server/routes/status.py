@@ -55,7 +55,10 @@ async def status(request: Request):
             "components": {
                 "database": database,
                 "backends": {"statusCode": "pass", "components": {state.node_url: backend}},
-                "authentication": {"statusCode": "pass", "details": {"type": "local", "accessTokenLifetime": settings.access_token_lifetime}},
+                "authentication": {
+                    "statusCode": "pass",
+                    "details": {"type": "local", "accessTokenLifetime": settings.access_token_lifetime},
+                },
             },
         }
     )

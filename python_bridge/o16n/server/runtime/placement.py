@@ -26,7 +26,7 @@ class Placement:
     exchange: Path
 
     @classmethod
-    def new(cls, settings: Settings, kind: str, name: str | None = None) -> "Placement":
+    def new(cls, settings: Settings, kind: str, name: str | None = None) -> Placement:
         name = name or uuid.uuid4().hex
         return cls(settings.data_dir / kind / name, settings.data_dir / "exchange" / name)
 

@@ -14,40 +14,17 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..config import Settings
-from ...wire.types import Parameter
+from ..domain.specs import ServiceSpec
 from .factory import WorkerFactory
 from .placement import Placement, assign
 from .process import WorkerError, WorkerProcess
 
 log = logging.getLogger("o16n.pools")
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """What a worker needs to serve one service version (no database objects on the hot path)."""
-
-    key: str  # digest of everything a worker loads: a new key means new workers
-    name: str
-    version: str
-    code: str
-    init_code: str | None
-    inputs: tuple[Parameter, ...]  # in declared order: validation and swagger use it
-    outputs: dict[str, str]
-    output_files: tuple[str, ...]
-    snapshot_path: str | None
-    initial_size: int = 0
-    max_size: int | None = None
-    operation_id: str | None = None
-    description: str | None = None
-
-    @property
-    def input_types(self) -> dict[str, str]:
-        return {p.name: p.type for p in self.inputs}
 
 
 class ServiceInitError(Exception):
@@ -77,7 +54,7 @@ class ServicePool:
     waiters: asyncio.Condition = field(default_factory=asyncio.Condition)
     retired: bool = False
     # Asked before a new slot starts; False when the node has no room for another worker.
-    make_room: Callable[["ServicePool"], bool] = lambda _pool: True
+    make_room: Callable[[ServicePool], bool] = lambda _pool: True
     _live: dict[int, Slot] = field(default_factory=dict)  # every slot, idle or busy, for shutdown
 
     @property

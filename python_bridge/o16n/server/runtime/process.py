@@ -40,7 +40,7 @@ class WorkerProcess:
         return self.process.poll() is None
 
     @classmethod
-    async def start(cls, settings: Settings) -> "WorkerProcess":
+    async def start(cls, settings: Settings) -> WorkerProcess:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # The server's own settings (database URL, admin password) are no business of user code.
         env = {k: v for k, v in os.environ.items() if not k.startswith("O16N_")}

@@ -1,0 +1,33 @@
+"""What the runtime needs to know about one service version, built by the catalog from its row.
+
+The domain owns this type; the runtime (pools, workers) imports it, never the other way round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...wire.types import Parameter
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What a worker needs to serve one service version (no database objects on the hot path)."""
+
+    key: str  # digest of everything a worker loads: a new key means new workers
+    name: str
+    version: str
+    code: str
+    init_code: str | None
+    inputs: tuple[Parameter, ...]  # in declared order: validation and swagger use it
+    outputs: dict[str, str]
+    output_files: tuple[str, ...]
+    snapshot_path: str | None
+    initial_size: int = 0
+    max_size: int | None = None
+    operation_id: str | None = None
+    description: str | None = None
+
+    @property
+    def input_types(self) -> dict[str, str]:
+        return {p.name: p.type for p in self.inputs}

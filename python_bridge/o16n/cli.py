@@ -7,9 +7,9 @@ import getpass
 import os
 import sys
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from .server.config import Settings
+from .server.config import ConfigError, Settings
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -17,7 +17,11 @@ def serve(args: argparse.Namespace) -> int:
 
     from .server.app import create_app
 
-    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url)
+    try:
+        settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
+                                     database_url=args.database_url)
+    except ConfigError as exc:
+        return _fail(f"bad setting {exc}", code=2)
     app = create_app(settings)
     state = app.state.o16n
     print(f"o16n: data in {settings.data_dir}", flush=True)
@@ -39,51 +43,44 @@ def _user_store(args: argparse.Namespace):
 
 
 def users(args: argparse.Namespace) -> int:
-    from .server import auth
-    from .server.store.models import Grant, Service, User
+    from .server.auth import users as local_users
+    from .server.store.models import User
 
     sessions = _user_store(args)
-    with sessions.begin() as session:
-        if args.action == "list":
-            for user in session.scalars(select(User).order_by(User.username)):
-                print(f"{user.username}\t{user.role}")
-            return 0
-        user = session.scalar(select(User).where(User.username == args.username)) if args.username else None
-        if args.action == "add":
-            password = os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
-            try:
-                auth.add_user(session, args.username, password, args.role or "Contributor")
-            except ValueError as exc:
-                return _fail(str(exc))
-            done = f"added {args.username} ({args.role or 'Contributor'})"
-        elif user is None:
-            return _fail(f"no user '{args.username}'")
-        elif args.action == "remove":
-            published = session.scalar(select(func.count()).select_from(Service).where(Service.publisher_id == user.id))
-            if published:
-                # Published services are never dropped as a side effect: their owner decides.
-                return _fail(f"'{args.username}' has published {published} service version(s): delete them first")
-            session.delete(user)
-            done = f"removed {args.username}"
-        elif args.action == "set-role":
-            if not args.role:
-                return _fail("set-role needs --role Owner|Contributor|Reader")
-            user.role = args.role
-            # End the user's current tokens so the new role applies at once.
-            for grant in session.scalars(select(Grant).where(Grant.user_id == user.id)):
-                grant.revoked = True
-            done = f"{args.username} is now {args.role}"
-        elif args.action == "set-password":
-            password = os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(f"new password for {args.username}: ")
-            user.password_hash = auth.hash_password(password)
-            done = f"password of {args.username} changed"
+    try:
+        with sessions.begin() as db:
+            if args.action == "list":
+                for user in db.scalars(select(User).order_by(User.username)):
+                    print(f"{user.username}\t{user.role}")
+                return 0
+            if args.action == "add":
+                password = _new_password(f"password for {args.username}: ")
+                local_users.add_user(db, args.username, password, args.role or "Contributor")
+                done = f"added {args.username} ({args.role or 'Contributor'})"
+            elif args.action == "remove":
+                local_users.remove(db, args.username)
+                done = f"removed {args.username}"
+            elif args.action == "set-role":
+                if not args.role:
+                    return _fail("set-role needs --role Owner|Contributor|Reader")
+                local_users.set_role(db, args.username, args.role)
+                done = f"{args.username} is now {args.role} (their tokens were revoked)"
+            else:  # set-password
+                local_users.set_password(db, args.username, _new_password(f"new password for {args.username}: "))
+                done = f"password of {args.username} changed (their tokens were revoked)"
+    except local_users.UserError as exc:
+        return _fail(str(exc))
     print(done)  # only once the transaction has committed
     return 0
 
 
-def _fail(message: str) -> int:
+def _new_password(prompt: str) -> str:
+    return os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(prompt)
+
+
+def _fail(message: str, code: int = 1) -> int:
     print(f"o16n: {message}", file=sys.stderr)
-    return 1
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

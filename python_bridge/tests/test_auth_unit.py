@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from o16n.server.auth import TokenService, ensure_admin
+from o16n.server.auth import TokenService
+from o16n.server.auth.users import ensure_admin
 from o16n.server.config import Settings
 from o16n.server.store import db
 
@@ -18,7 +19,7 @@ def test_a_racing_lookup_cannot_revive_a_revoked_grant(tmp_path, monkeypatch):
     ensure_admin(settings, sessions)
     tokens = TokenService(settings, sessions)
     issued = tokens.login("admin", "pw")
-    grant = tokens.verify(f"Bearer {issued['access_token']}")
+    grant = tokens.verify(issued["access_token"], f"Bearer {issued['access_token']}")
     caller = tokens.lookup_caller(grant)
     assert caller is not None and caller.role == "Owner"
 

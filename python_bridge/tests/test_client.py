@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+
 from o16n.client import (
     AuthenticationError,
     InvalidInput,

@@ -6,6 +6,7 @@ import time
 
 import pandas as pd
 import pytest
+
 from o16n.client import RESULT_MIME, ServiceResult
 from o16n.client.client import ServiceList
 from o16n.magics import MagicError, parse_consume, parse_params, parse_value, split_cell
@@ -49,8 +50,9 @@ def test_parse_consume_values():
 # ====================================================================== a real IPython shell
 @pytest.fixture(scope="module")
 def shell():
-    import o16n
     from IPython.core.interactiveshell import InteractiveShell
+
+    import o16n
     ip = InteractiveShell.instance()
     # `%load_ext o16n` once the package exposes load_ipython_extension (test_load_ext_o16n checks it)
     ip.run_line_magic("load_ext", "o16n" if hasattr(o16n, "load_ipython_extension") else "o16n.magics")
@@ -58,8 +60,9 @@ def shell():
 
 
 def test_load_ext_o16n():
-    import o16n
     from IPython.core.interactiveshell import InteractiveShell
+
+    import o16n
     assert hasattr(o16n, "load_ipython_extension"), "o16n/__init__.py must expose load_ipython_extension"
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "o16n")

@@ -27,6 +27,7 @@ import dill
 import httpx
 import jwt
 import pytest
+
 from o16n.server.app import create_app
 from o16n.server.config import Settings
 
@@ -252,7 +253,7 @@ def app_routes(tmp_path) -> set[tuple[str, str]]:
     try:
         return {(method, route.path) for route in app.routes for method in route.methods if method != "HEAD"}
     finally:
-        app.state.o16n.engine.dispose()
+        app.state.o16n.db.close()
 
 
 def test_route_table_covers_every_route(tmp_path, monkeypatch):

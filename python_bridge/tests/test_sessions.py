@@ -183,3 +183,16 @@ def test_user_code_cannot_touch_the_data_dir(admin, session, live_server):
                   "tempfile.NamedTemporaryFile().close()\nhost = open('/etc/hostname').read() != ''",
                   outputParameters=["host"])
     assert allowed["success"], allowed["errorMessage"]
+
+
+def test_a_session_whose_process_dies_while_idle_is_gone_at_the_next_call(admin):
+    """One meaning per situation: a session *is* its process (410 once it died, then 404); a
+    service's worker is replaced (500 for that request, see test_services)."""
+    session = admin.post("/sessions", json={}).json()["sessionId"]
+    started = run(admin, session, "import os, threading\nthreading.Timer(0.3, os._exit, [1]).start()")
+    assert started["success"], started
+    time.sleep(1.5)
+    gone = admin.get(f"/sessions/{session}/console-output")
+    assert gone.status_code == 410 and "gone" in gone.json()["message"]
+    assert session not in [s["id"] for s in admin.get("/sessions").json()]
+    assert admin.get(f"/sessions/{session}/console-output").status_code == 404

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from o16n.server.store import db
-from o16n.server.store.models import Base
 from server_process import LiveServer
 from sqlalchemy import text
+
+from o16n.server.store import db
+from o16n.server.store.models import Base
 
 
 def test_migrations_match_the_models(tmp_path):

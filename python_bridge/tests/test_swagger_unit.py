@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import o16n
 import pytest
+
+import o16n
 from o16n.server.swagger import core_openapi, service_swagger
 from o16n.wire.types import WIRE_TYPES
 

@@ -1,4 +1,4 @@
-"""The ASGI application: routes, error handling, start-up and shutdown."""
+"""The ASGI application: authentication middleware, routes, error handling, start-up and shutdown."""
 
 from __future__ import annotations
 
@@ -8,42 +8,27 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from .config import Settings
-from .errors import ApiError, api_error_handler
-from .http import json_response
-from .routes import (
-    batch,
-    consume,
-    login,
-    realtime,
-    services,
-    sessions,
-    snapshots,
-    status,
-)
+from .errors import ApiError, WorkerFailed, api_error_handler, error_response
+from .middleware import AuthenticationMiddleware
+from .routes import batch, consume, login, realtime, services, sessions, snapshots, status
 from .state import ServerState
-from .swagger import core_openapi
 
 log = logging.getLogger("o16n")
 
 
-async def openapi(request: Request):
-    await request.app.state.o16n.caller(request)
-    return json_response(core_openapi())
-
-
 async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return await api_error_handler(_request, ApiError(exc.status_code, str(exc.detail)))
+    return error_response(ApiError(str(exc.detail), status=exc.status_code))
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return await api_error_handler(request, ApiError(500, f"the server failed: {type(exc).__name__}"))
+    return error_response(WorkerFailed(f"the server failed: {type(exc).__name__}"))
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -51,9 +36,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     state = ServerState(settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.factory.refill()
-        await state.batches.resume_unfinished()
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.start()
         try:
             yield
         finally:
@@ -62,9 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         *consume.routes,  # first: the router tries routes in order, and consume is the hot path
         *batch.routes,
-        Route("/swagger.json", openapi, methods=["GET"]),
-        *login.routes,
         *status.routes,
+        *login.routes,
         *sessions.routes,
         *snapshots.routes,
         *services.routes,
@@ -72,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(AuthenticationMiddleware, authenticator=state.auth, settings=settings)],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, HTTPException: http_error, Exception: unexpected_error},
     )

@@ -1,14 +1,31 @@
-"""Server settings: one dataclass, filled from CLI flags and `O16N_*` environment variables."""
+"""Server settings: one dataclass, filled from CLI flags and `O16N_*` environment variables.
+
+Every field can be set as `O16N_<FIELD>` (upper case). A value that does not fit its field's type
+stops the server at start with a `ConfigError` naming the variable and what was expected.
+"""
 
 from __future__ import annotations
 
 import os
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal
+
+SandboxMode = Literal["auto", "off", "required"]
 
 
 def _default_data_dir() -> Path:
     return Path(os.environ.get("O16N_DATA_DIR") or Path.home() / ".local/share/o16n")
+
+
+class ConfigError(ValueError):
+    """A setting with a value that does not fit; `.key` is the variable (or flag) to fix."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
 
 
 @dataclass
@@ -22,22 +39,34 @@ class Settings:
     refresh_token_idle_lifetime: int = 14 * 24 * 3600  # sliding window
     refresh_token_max_lifetime: int = 90 * 24 * 3600  # a refresh chain ends here; log in again
     login_attempts: int = 10  # failed logins per user name and client address (0: no limit) ...
+    login_attempts_per_address: int = 50  # ... and per client address across all names ...
     login_window: float = 300.0  # ... within this many seconds, then 429 until the window passes
+    login_concurrency: int = 4  # password checks (argon2) running at once; more wait in line
     auth_cache_seconds: float = 2.0  # how long another node may trust a grant it checked
 
-    spare_workers: int = 1  # started ahead of time so a new session or pool worker is quick
+    spare_workers: int = 1  # started ahead of time so a new session or pool slot skips the start-up
     pool_max_size: int = 4  # warm workers per service version at most
     pool_idle_seconds: float = 600.0  # a pool worker unused this long is closed (down to the initial size)
     max_workers: int = 32  # service workers on this node at most; the longest-idle one makes room
     max_sessions: int = 20  # live Python sessions on this node
+    max_sessions_per_user: int = 5  # live Python sessions of one user on this node
     consume_timeout: float = 60.0  # seconds one consume may run before its worker is killed
     execute_timeout: float = 3600.0  # seconds one session execute may run
-    worker_memory_mb: int = 4096  # address-space limit of each worker process (0: none)
-    worker_sandbox: str = "auto"  # auto: Landlock keeps user code out of the data dir where the kernel has it; off; required
+    worker_memory_mb: int = 4096  # memory limit of each worker (0: none)
+    worker_sandbox: SandboxMode = "auto"  # auto: the best isolation the kernel offers; required: refuse to run without it; off
     worker_start_timeout: float = 60.0
     max_batch_parallel: int = 16  # cap on a batch execution's parallelCount
+    max_batch_parallel_per_user: int = 16  # batch items of one user running at once on this node
     max_body_bytes: int = 1024 * 1024 * 1024  # uploads and workspace objects
+    max_login_body_bytes: int = 64 * 1024  # /login* bodies, read before anybody is authenticated
+    max_unauthenticated_bodies: int = 16  # /login* bodies being read at once
     max_console_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            if typing.get_origin(hints[f.name]) is Literal:  # choices hold however Settings was made
+                convert(f"O16N_{f.name.upper()}", hints[f.name], getattr(self, f.name))
 
     @property
     def sqlite_path(self) -> Path:
@@ -50,22 +79,46 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from `O16N_<FIELD>` variables, then explicit overrides (CLI flags) on top."""
+        hints = typing.get_type_hints(cls)
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = os.environ.get(f"O16N_{f.name.upper()}")
-            if raw is None or f.name == "data_dir":
-                continue
-            values[f.name] = _convert(f.type, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if "data_dir" in values:
-            values["data_dir"] = Path(str(values["data_dir"])).expanduser()
+            key = f"O16N_{f.name.upper()}"
+            raw = os.environ.get(key)
+            if raw is not None and f.name != "data_dir":  # O16N_DATA_DIR is the default factory's
+                values[f.name] = convert(key, hints[f.name], raw)
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = convert(f"--{name.replace('_', '-')}", hints[name], value)
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _convert(kind: object, raw: str) -> object:
-    name = kind if isinstance(kind, str) else getattr(kind, "__name__", "")
-    if name.startswith("int"):
-        return int(raw)
-    if name.startswith("float"):
-        return float(raw)
-    return raw
+def convert(key: str, kind: Any, raw: object) -> object:
+    """`raw` as a value of type `kind` (int, float, str, Path, a Literal, or one of them | None)."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if raw in (None, ""):
+            return None
+        kind = options[0]
+    if typing.get_origin(kind) is Literal:
+        choices = typing.get_args(kind)
+        if raw not in choices:
+            raise ConfigError(key, f"expected one of {', '.join(map(str, choices))}, got {raw!r}")
+        return raw
+    if kind is bool:
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(key, f"expected true or false, got {raw!r}")
+    if kind in (int, float):
+        if isinstance(raw, kind) and not isinstance(raw, bool):
+            return raw
+        try:
+            return kind(str(raw).strip())
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise ConfigError(key, f"expected {what}, got {raw!r}") from None
+    if kind is Path:
+        return Path(str(raw)).expanduser()
+    return str(raw)

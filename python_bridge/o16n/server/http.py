@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .errors import ApiError, bad_request
+from .errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 
 MAX_JSON_BODY = 64 * 1024 * 1024
 
@@ -19,22 +19,22 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
     raw = await request.body()
     if not raw.strip():
         if required:
-            raise bad_request("this call needs a JSON body", "body")
+            raise BadRequest("this call needs a JSON body", field="body")
         return None
     if content_type and "json" not in content_type and "text/plain" not in content_type:
-        raise ApiError(415, f"send the body as application/json (got '{content_type}')")
+        raise UnsupportedMedia(f"send the body as application/json (got '{content_type}')")
     return parse_json(raw)
 
 
 def parse_json(raw: bytes) -> Any:
     if len(raw) > MAX_JSON_BODY:
-        raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB", field="body")
+        raise PayloadTooLarge(f"the JSON body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB", field="body")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}", "body") from None
+        raise BadRequest(f"the body is not valid JSON: {exc}", field="body") from None
     except RecursionError:
-        raise bad_request("the body is nested too deeply", "body") from None
+        raise BadRequest("the body is nested too deeply", field="body") from None
 
 
 class Fields:
@@ -44,7 +44,7 @@ class Fields:
         if body is None:
             body = {}
         if not isinstance(body, dict):
-            raise bad_request(f"the {what} must be a JSON object")
+            raise BadRequest(f"the {what} must be a JSON object", field=what)
         self.values = {str(k).lower(): v for k, v in body.items()}
 
     def __contains__(self, name: str) -> bool:
@@ -57,10 +57,10 @@ class Fields:
         value = self.get(name)
         if value is None:
             if required:
-                raise bad_request(f"'{name}' is required (a string)", name)
+                raise BadRequest(f"'{name}' is required (a string)", field=name)
             return None
         if not isinstance(value, str):
-            raise bad_request(f"'{name}' must be a string, got {type(value).__name__}", name)
+            raise BadRequest(f"'{name}' must be a string, got {type(value).__name__}", field=name)
         return value
 
     def strings(self, name: str) -> list[str] | None:
@@ -68,7 +68,7 @@ class Fields:
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad_request(f"'{name}' must be an array of strings", name)
+            raise BadRequest(f"'{name}' must be an array of strings", field=name)
         return value
 
 

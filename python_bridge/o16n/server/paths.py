@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import bad_request
+from .errors import BadRequest
 
 
 def confined_path(root: Path, name: str, field: str = "fileName") -> Path:
@@ -15,13 +15,13 @@ def confined_path(root: Path, name: str, field: str = "fileName") -> Path:
     resolved result must still be inside `root` (a symlink planted in the dir cannot lead out).
     """
     if not name or name in (".", "..") or len(name) > 255:
-        raise bad_request(f"'{field}' must be a plain file name", field)
+        raise BadRequest(f"'{field}' must be a plain file name", field=field)
     if "/" in name or "\\" in name or any(ord(c) < 32 for c in name):
-        raise bad_request(f"'{field}' must be a plain file name without path separators", field)
+        raise BadRequest(f"'{field}' must be a plain file name without path separators", field=field)
     root = root.resolve()
     path = root / name
     if os.path.commonpath([root, path.resolve()]) != str(root):
-        raise bad_request(f"'{field}' points outside its directory", field)
+        raise BadRequest(f"'{field}' points outside its directory", field=field)
     return path
 
 

@@ -26,7 +26,7 @@ Schema = dict[str, Any]
 
 _JSON = "application/json"
 _OCTET_STREAM = "application/octet-stream"
-_BEARER = [{"Bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"Bearer": []}]
 _SECURITY_DEFINITIONS = {"Bearer": {"type": "apiKey", "name": "Authorization", "in": "header"}}
 DEFAULT_CONSUME_OPERATION_ID = "ConsumeWebService"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from o16n.jupyter.handlers import HANDLERS
 from tornado.httpclient import HTTPClientError
+
+from o16n.jupyter.handlers import HANDLERS
 
 ROUTES = [
     ("GET", "o16n/status"), ("POST", "o16n/login"), ("POST", "o16n/logout"), ("GET", "o16n/services"),

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from jupyter_helpers import SETOSA, TRAIN_IRIS, wait_job
+
 from o16n.client import connect
 from o16n.jupyter.embedded import EmbeddedServer
 

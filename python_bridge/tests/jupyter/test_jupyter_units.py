@@ -11,6 +11,7 @@ import dill
 import numpy as np
 import pandas as pd
 import pytest
+
 from o16n.jupyter import inkernel
 from o16n.jupyter.credentials import KernelCredentials
 from o16n.jupyter.errors import RelayError

@@ -1,46 +1,47 @@
 """Consuming a service: POST /api/{name}/{version} and its swagger.json. The hot path lives here.
 
-Consume = check the token (cached) -> cached service definition -> validate inputs (pure JSON)
--> an idle warm worker of the service's pool over a local socket -> JSON result.
+Consume = the caller (checked by the middleware, cached) -> cached service definition -> inputs
+checked (pure JSON) -> an idle warm worker of the service's pool over a local socket -> JSON result.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...wire.errors import InputError
 from ...wire.values import check_inputs
+from ..domain.execution import run_service
 from ..domain.specs import ServiceSpec
-from ..errors import bad_request
-from ..execution import run_service
+from ..errors import BadRequest
 from ..http import json_response, parse_json
 from ..state import state_of
 from ..swagger import service_swagger
 
 
-def parse_inputs(spec: ServiceSpec, raw: bytes) -> dict:
+def parse_inputs(spec: ServiceSpec, raw: bytes) -> dict[str, Any]:
     body = parse_json(raw) if raw.strip() else {}
     try:
         return check_inputs(list(spec.inputs), body)
     except InputError as exc:
-        raise bad_request(str(exc), exc.field) from None
+        raise BadRequest(str(exc), field=exc.field) from None
 
 
-async def consume(request: Request):
-    state = state_of(request)
-    await state.caller(request)  # every role may consume
-    spec = await state.service_spec(request.path_params["name"], request.path_params["version"])
+async def consume(request: Request) -> Response:
+    state = state_of(request)  # every role may consume
+    spec = await state.catalog.spec(request.path_params["name"], request.path_params["version"])
     inputs = parse_inputs(spec, await request.body())
     status, result = await run_service(state.pools, spec, inputs, state.settings.consume_timeout)
     return json_response(result, status)
 
 
-async def swagger_json(request: Request):
+async def swagger_json(request: Request) -> Response:
     state = state_of(request)
-    await state.caller(request)
     name, version = request.path_params["name"], request.path_params["version"]
-    spec = await state.service_spec(name, version)
+    spec = await state.catalog.spec(name, version)
     document = service_swagger(
         {
             "name": name,

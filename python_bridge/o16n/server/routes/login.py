@@ -1,43 +1,33 @@
-"""POST /login, POST /login/refreshToken, DELETE /login/refreshToken."""
+"""POST /login, POST /login/refreshToken, DELETE /login/refreshToken (the only public routes)."""
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ApiError
 from ..http import Fields, json_response, read_json
 from ..state import state_of
 
 
-async def login(request: Request):
-    state = state_of(request)
+async def login(request: Request) -> Response:
     body = Fields(await read_json(request))
-    username = body.text("username", required=True)
-    password = body.text("password", required=True)
+    username = body.text("username", required=True) or ""
+    password = body.text("password", required=True) or ""
     client = request.client.host if request.client else ""
-    state.login_throttle.check(username, client)
-    try:
-        tokens = await run_in_threadpool(state.tokens.login, username, password)
-    except ApiError:
-        state.login_throttle.failed(username, client)
-        raise
-    state.login_throttle.succeeded(username, client)
-    return json_response(tokens)
+    return json_response(await state_of(request).auth.login(username, password, client))
 
 
-async def renew_token(request: Request):
+async def renew_token(request: Request) -> Response:
     body = Fields(await read_json(request))
-    refresh_token = body.text("refreshToken", required=True)
-    tokens = await run_in_threadpool(state_of(request).tokens.refresh, refresh_token)
-    return json_response(tokens)
+    refresh_token = body.text("refreshToken", required=True) or ""
+    return json_response(await state_of(request).auth.refresh(refresh_token))
 
 
-async def revoke_refresh_token(request: Request):
+async def revoke_refresh_token(request: Request) -> Response:
     # The core API passes the token in the query; the per-service swagger puts it in the path.
     token = request.path_params.get("token") or request.query_params.get("refreshToken") or ""
-    await run_in_threadpool(state_of(request).tokens.revoke, token)
+    await state_of(request).auth.revoke(token)
     return json_response("the refresh token was revoked")
 
 

@@ -1,22 +1,21 @@
 """/realtime-services: R Server's realtime services took models serialized by revoscalepy's
 rx_serialize_model, which only Microsoft's runtime can read. This server answers with a clear 400
-(after checking the caller like every route) and points at standard services instead."""
+and points at standard services instead."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import bad_request
-from ..state import state_of
+from ..errors import BadRequest
 
 
-async def realtime(request: Request):
-    await state_of(request).caller(request)
-    raise bad_request(
+async def realtime(_request: Request) -> Response:
+    raise BadRequest(
         "realtime services (models from rx_serialize_model) are not supported by this server: "
         "publish a standard Python service with POST /services/{name}/{version} and your model in a snapshot",
-        "model",
+        field="model",
     )
 
 

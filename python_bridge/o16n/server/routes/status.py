@@ -1,29 +1,41 @@
-"""GET /status: is this node healthy, with its database and worker pools."""
+"""GET /status (this node's health: database, workers, sessions) and GET /swagger.json (the core API)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ... import __version__
 from ..http import json_response
-from ..state import state_of
+from ..middleware import caller_of
+from ..state import ServerState, state_of
+from ..swagger import core_openapi
 
 
-async def status(request: Request):
-    state = state_of(request)
-    await state.caller(request)
-    settings = state.settings
-
-    def ping(db) -> bool:
+async def _database_ok(state: ServerState) -> bool:
+    def ping(db: Session) -> bool:
         return db.execute(text("SELECT 1")).scalar() == 1
 
     try:
-        database_ok = await state.db(ping)
+        return await state.db.run(ping)
     except Exception:
-        database_ok = False
-    sessions = state.live_sessions.counts()
+        return False
+
+
+async def status(request: Request) -> Response:
+    state = state_of(request)
+    settings = state.settings
+    database_ok = await _database_ok(state)
+    owner = caller_of(request).is_owner  # where the server keeps its files is nobody else's business
+    database_name = state.db.engine.url.database or ""
+    if not owner and state.db.dialect == "sqlite":
+        database_name = database_name.rsplit("/", 1)[-1]
+    sessions = state.sessions.counts()
     pools = state.pools.stats()
     backend = {
         "statusCode": "pass",
@@ -42,16 +54,18 @@ async def status(request: Request):
     database = {
         "statusCode": "pass" if database_ok else "fail",
         "details": {
-            "type": state.engine.dialect.name,
-            "name": state.engine.url.database or "",
+            "type": state.db.dialect,
+            "name": database_name,
             "state": "Open" if database_ok else "Unavailable",
         },
     }
-    overall = "pass" if database_ok else "fail"
+    details: dict[str, Any] = {"version": __version__, "logPath": ""}
+    if owner:
+        details["dataDir"] = str(settings.data_dir)
     return json_response(
         {
-            "statusCode": overall,
-            "details": {"version": __version__, "logPath": "", "dataDir": str(settings.data_dir)},
+            "statusCode": "pass" if database_ok else "fail",
+            "details": details,
             "components": {
                 "database": database,
                 "backends": {"statusCode": "pass", "components": {state.node_url: backend}},
@@ -64,4 +78,11 @@ async def status(request: Request):
     )
 
 
-routes = [Route("/status", status, methods=["GET"])]
+async def openapi(_request: Request) -> Response:
+    return json_response(core_openapi())
+
+
+routes = [
+    Route("/status", status, methods=["GET"]),
+    Route("/swagger.json", openapi, methods=["GET"]),
+]

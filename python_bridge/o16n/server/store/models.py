@@ -25,9 +25,19 @@ class Base(DeclarativeBase):
     pass
 
 
+class Counter(Base):
+    """Ids handed out once and never again (SQLite would reuse the highest id after a delete)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class User(Base):
     __tablename__ = "users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Assigned from the "users" counter: a removed user's id never comes back, so nothing the old
+    # user owned (a live session, a grant) can fall to a new user.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     username: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))  # Owner | Contributor | Reader
@@ -40,6 +50,7 @@ class Grant(Base):
     __tablename__ = "grants"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chain_id: Mapped[str] = mapped_column(String(64), index=True)  # every grant a refresh made from one login
     refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
     chain_started_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,6 +1,7 @@
 """Alembic environment: the engine comes from o16n (see store/db.py), never from an ini file."""
 
 from alembic import context
+
 from o16n.server.store.models import Base
 
 connection = context.config.attributes["connection"]

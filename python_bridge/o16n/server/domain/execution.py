@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from .domain.specs import ServiceSpec
-from .runtime.pools import PoolBusy, PoolRegistry, ServiceInitError
-from .runtime.process import WorkerError, WorkerTimeout
+from typing import Any
+
+from ..runtime.pools import PoolBusy, PoolRegistry, ServiceInitError
+from ..runtime.process import WorkerError, WorkerTimeout
+from .specs import ServiceSpec
 
 
-def web_service_result(result: dict) -> dict:
+def web_service_result(result: dict[str, Any]) -> dict[str, Any]:
     """The six keys every client reads; all always present."""
     return {
         "success": result.get("success", False),
@@ -19,11 +21,12 @@ def web_service_result(result: dict) -> dict:
     }
 
 
-def failed_result(message: str) -> dict:
+def failed_result(message: str) -> dict[str, Any]:
     return web_service_result({"success": False, "errorMessage": message})
 
 
-async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict, timeout: float) -> tuple[int, dict]:
+async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any],
+                      timeout: float) -> tuple[int, dict[str, Any]]:
     """Run one request on the service's pool: (HTTP status, WebServiceResult)."""
     pool = pools.pool_for(spec)
     try:

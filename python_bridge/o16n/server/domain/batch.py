@@ -1,0 +1,274 @@
+"""Batch executions: many consume requests of one service run in the background, results kept in
+the database, index-aligned with the submitted records.
+
+The node that runs an execution holds a lease on it and renews it while it runs. On start-up a
+node resumes its own unfinished executions and any whose lease ran out (their node died), so an
+execution never vanishes: it finishes, or ends as Failed. Items of one user run at most
+`max_batch_parallel_per_user` at a time on a node, whatever the executions' parallelCount.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ...wire.errors import InputError
+from ...wire.values import check_inputs
+from ..config import Settings
+from ..errors import BadRequest, NotFound
+from ..paths import confined_path
+from ..runtime.pools import PoolRegistry
+from ..store.db import Database
+from ..store.models import BatchExecution, BatchItem, Service, utcnow
+from .access import Caller
+from .catalog import ServiceCatalog
+from .execution import run_service
+from .views import BatchStatusView
+
+log = logging.getLogger("o16n.batch")
+LEASE = timedelta(seconds=30)
+UNFINISHED = ("Pending", "Ready", "InProgress")
+FINISHED = ("Complete", "Failed")
+
+
+def _service_id(db: Session, name: str, version: str) -> int:
+    service_id = db.scalar(select(Service.id).where(Service.name == name, Service.version == version))
+    if service_id is None:
+        raise NotFound(f"web service '{name}' version '{version}' was not found")
+    return service_id
+
+
+def _own_execution(db: Session, caller: Caller, name: str, version: str, execution_id: str) -> BatchExecution:
+    execution = db.get(BatchExecution, execution_id)
+    if (
+        execution is None
+        or execution.service_id != _service_id(db, name, version)
+        or (execution.owner_id != caller.user_id and not caller.is_owner)
+    ):
+        raise NotFound(f"batch execution '{execution_id}' was not found")
+    return execution
+
+
+class BatchService:
+    def __init__(self, settings: Settings, db: Database, catalog: ServiceCatalog, pools: PoolRegistry,
+                 node: str) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self.pools = pools
+        self.node = node
+        self.root: Path = settings.data_dir / "batch"
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._per_user: dict[int, asyncio.Semaphore] = {}
+
+    # --- the API -------------------------------------------------------------------------
+    async def start(self, caller: Caller, name: str, version: str, records: Any, parallel: int) -> str:
+        spec = await self.catalog.spec(name, version)
+        if not isinstance(records, list) or not records:
+            raise BadRequest("the body must be a non-empty JSON array with one object of inputs per item", field="body")
+        checked = []
+        for index, record in enumerate(records):
+            try:
+                checked.append(check_inputs(list(spec.inputs), record))
+            except InputError as exc:
+                raise BadRequest(f"item {index}: {exc}", field=exc.field) from None
+        parallel = min(parallel, self.settings.max_batch_parallel)
+        execution_id = str(uuid.uuid4())
+
+        def insert(db: Session) -> None:
+            db.add(BatchExecution(id=execution_id, service_id=_service_id(db, name, version), owner_id=caller.user_id,
+                                  state="Pending", parallel_count=parallel, total=len(checked), lease_node=self.node))
+            db.flush()
+            db.add_all(BatchItem(execution_id=execution_id, index=i, inputs=x) for i, x in enumerate(checked))
+
+        await self.db.run(insert)
+        self._launch(execution_id)
+        return execution_id
+
+    async def list_executions(self, caller: Caller, name: str, version: str) -> list[str]:
+        def ids(db: Session) -> list[str]:
+            query = select(BatchExecution.id).where(BatchExecution.service_id == _service_id(db, name, version))
+            if not caller.is_owner:
+                query = query.where(BatchExecution.owner_id == caller.user_id)
+            return list(db.scalars(query.order_by(BatchExecution.created_at)).all())
+
+        return await self.db.run(ids)
+
+    async def status(self, caller: Caller, name: str, version: str, execution_id: str, partial: bool) -> BatchStatusView:
+        def read(db: Session) -> BatchStatusView:
+            execution = _own_execution(db, caller, name, version, execution_id)
+            results = list(db.scalars(
+                select(BatchItem.result).where(BatchItem.execution_id == execution.id).order_by(BatchItem.index)
+            ).all())
+            done = sum(1 for r in results if r is not None)
+            shown = results if (partial or execution.state in FINISHED) else []
+            return BatchStatusView(execution.state, done, execution.total, shown)
+
+        return await self.db.run(read)
+
+    async def cancel(self, caller: Caller, name: str, version: str, execution_id: str) -> None:
+        """Stop the execution and delete it with its results and files."""
+        await self.db.run(lambda db: db.delete(_own_execution(db, caller, name, version, execution_id)))
+        await self.forget([execution_id])
+
+    async def item_folder(self, caller: Caller, name: str, version: str, execution_id: str, index: str) -> Path:
+        await self.db.run(lambda db: _own_execution(db, caller, name, version, execution_id))
+        if not index.isdigit():
+            raise BadRequest("'index' must be a non-negative integer (0-based)", field="index")
+        return self.root / execution_id / str(int(index))
+
+    async def item_files(self, caller: Caller, name: str, version: str, execution_id: str, index: str) -> list[str]:
+        folder = await self.item_folder(caller, name, version, execution_id, index)
+        return sorted(f.name for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+
+    async def item_file(self, caller: Caller, name: str, version: str, execution_id: str, index: str,
+                        file_name: str) -> Path:
+        folder = await self.item_folder(caller, name, version, execution_id, index)
+        path = confined_path(folder, file_name)
+        if not path.is_file():
+            raise NotFound(f"file '{path.name}' was not found for this item")
+        return path
+
+    # --- running ---------------------------------------------------------------------------
+    def _launch(self, execution_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(execution_id))
+        self.tasks[execution_id] = task
+        task.add_done_callback(lambda _t: self.tasks.pop(execution_id, None))
+
+    async def resume_unfinished(self) -> None:
+        node = self.node
+
+        def claimable(db: Session) -> list[str]:
+            now = utcnow()
+            # FOR UPDATE SKIP LOCKED (PostgreSQL): two nodes starting at once never claim the same one.
+            rows = db.scalars(
+                select(BatchExecution)
+                .where(
+                    BatchExecution.state.in_(UNFINISHED),
+                    or_(BatchExecution.lease_node == node, BatchExecution.lease_until.is_(None),
+                        BatchExecution.lease_until < now),
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.lease_node, row.lease_until = node, now + LEASE
+            return [row.id for row in rows]
+
+        for execution_id in await self.db.run(claimable):
+            log.info("resuming batch execution %s", execution_id)
+            self._launch(execution_id)
+
+    def _user_slots(self, owner_id: int) -> asyncio.Semaphore:
+        slots = self._per_user.get(owner_id)
+        if slots is None:
+            slots = self._per_user[owner_id] = asyncio.Semaphore(max(1, self.settings.max_batch_parallel_per_user))
+        return slots
+
+    async def _run(self, execution_id: str) -> None:
+        def load(db: Session) -> tuple[int, int, str, str, list[tuple[int, Any]]] | None:
+            execution = db.get(BatchExecution, execution_id)
+            if execution is None:
+                return None
+            service = db.get(Service, execution.service_id)
+            assert service is not None  # executions go with their service (ON DELETE CASCADE)
+            execution.state = "InProgress"
+            execution.lease_node, execution.lease_until = self.node, utcnow() + LEASE
+            pending = db.execute(
+                select(BatchItem.index, BatchItem.inputs).where(
+                    BatchItem.execution_id == execution_id, BatchItem.result.is_(None)
+                )
+            ).all()
+            return (execution.parallel_count, execution.owner_id, service.name, service.version,
+                    [(i, x) for i, x in pending])
+
+        loaded = await self.db.run(load)
+        if loaded is None:
+            return
+        parallel, owner_id, name, version, pending = loaded
+        limit = asyncio.Semaphore(max(1, min(parallel, self.settings.max_batch_parallel)))
+        user_slots = self._user_slots(owner_id)
+        infrastructure_failed = False
+
+        async def one(index: int, inputs: dict[str, Any]) -> None:
+            nonlocal infrastructure_failed
+            async with limit, user_slots:
+                status, result = await run_service(self.pools, spec, inputs, self.settings.consume_timeout)
+            if status != 200:
+                infrastructure_failed = True
+            await asyncio.to_thread(self._write_files, execution_id, index, result.get("outputFiles") or {})
+            await self.db.run(lambda db: _save_item(db, execution_id, index, result))
+
+        renew = asyncio.get_running_loop().create_task(self._renew_lease(execution_id))
+        try:
+            spec = await self.catalog.spec(name, version)
+            await asyncio.gather(*(one(i, x) for i, x in pending))
+            final = "Failed" if infrastructure_failed else "Complete"
+        except asyncio.CancelledError:
+            raise  # shutdown or delete: the lease says who picks it up again
+        except Exception:
+            log.exception("batch execution %s failed", execution_id)
+            final = "Failed"
+        finally:
+            renew.cancel()
+        await self.db.run(lambda db: _finish(db, execution_id, final))
+
+    async def _renew_lease(self, execution_id: str) -> None:
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+
+            def renew(db: Session) -> None:
+                execution = db.get(BatchExecution, execution_id)
+                if execution is not None:
+                    execution.lease_until = utcnow() + LEASE
+
+            with contextlib.suppress(Exception):
+                await self.db.run(renew)
+
+    def _write_files(self, execution_id: str, index: int, files: dict[str, str | None]) -> None:
+        folder = self.root / execution_id / str(index)
+        for name, content in files.items():
+            if content is None:
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / Path(name).name).write_bytes(base64.b64decode(content))
+
+    async def forget(self, execution_ids: list[str]) -> None:
+        """Stop executions (their rows are already gone or going) and remove their files."""
+        for execution_id in execution_ids:
+            task = self.tasks.pop(execution_id, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await asyncio.to_thread(shutil.rmtree, self.root / execution_id, True)
+
+    async def close(self) -> None:
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _save_item(db: Session, execution_id: str, index: int, result: dict[str, Any]) -> None:
+    item = db.get(BatchItem, (execution_id, index))
+    if item is not None:
+        item.result = result
+
+
+def _finish(db: Session, execution_id: str, final: str) -> None:
+    execution = db.get(BatchExecution, execution_id)
+    if execution is not None:
+        execution.state = final
+        execution.lease_until = None

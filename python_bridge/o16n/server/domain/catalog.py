@@ -1,0 +1,276 @@
+"""The service catalog: publish, patch and delete service versions, list them, and hand the consume
+path a cached `ServiceSpec`.
+
+Every change ends in `_changed`, the one place that keeps the rest consistent with the database:
+the spec cache forgets the version, its pool is replaced (or dropped), blobs nobody refers to any
+more are removed, and the batch executions of a deleted version are stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ...wire.types import Parameter
+from ..artifacts import ArtifactStore
+from ..errors import BadRequest, Conflict, ExistsAlready, Forbidden, NotFound
+from ..runtime.pools import PoolRegistry
+from ..store.db import Database
+from ..store.models import BatchExecution, Service, Snapshot, User, utcnow
+from .access import Caller
+from .blobs import blob_unused
+from .requests import PoolSizes, ServiceDefinition
+from .specs import ServiceSpec
+from .views import PoolStatusView, ServiceView
+
+StopBatches = Callable[[list[str]], Awaitable[None]]
+
+
+def _not_found(name: str, version: str) -> NotFound:
+    return NotFound(f"web service '{name}' version '{version}' was not found")
+
+
+@dataclass
+class _Change:
+    """What a transaction did to one version, for `_changed` to act on after the commit."""
+
+    name: str
+    version: str
+    deleted: bool = False
+    unused_blob: str | None = None
+    executions: tuple[str, ...] = ()
+
+
+class SpecCache:
+    """Service definitions for the consume path, kept a few seconds so consume skips the database.
+
+    A change on this node forgets the entry at once; other nodes see it within `ttl` s.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.entries: dict[tuple[str, str], tuple[float, ServiceSpec | None]] = {}
+
+    def get(self, name: str, version: str) -> ServiceSpec | None | bool:
+        """The cached spec, None if known missing, False if not cached."""
+        hit = self.entries.get((name, version))
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return False
+
+    def put(self, name: str, version: str, spec: ServiceSpec | None) -> None:
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[(name, version)] = (time.monotonic(), spec)
+
+    def forget(self, name: str, version: str) -> None:
+        self.entries.pop((name, version), None)
+
+
+class ServiceCatalog:
+    def __init__(self, db: Database, artifacts: ArtifactStore, pools: PoolRegistry, cache_seconds: float,
+                 stop_batches: StopBatches) -> None:
+        self.db = db
+        self.artifacts = artifacts
+        self.pools = pools
+        self.cache = SpecCache(cache_seconds)
+        self.stop_batches = stop_batches
+
+    # --- reading -------------------------------------------------------------------------
+    async def list_services(self, caller: Caller, name: str | None = None) -> list[ServiceView]:
+        """Every version (of one name), oldest first within a name."""
+        query = select(Service).order_by(Service.name, Service.created_at, Service.id)
+        if name is not None:
+            query = query.where(Service.name == name)
+        return await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
+
+    async def get(self, caller: Caller, name: str, version: str) -> ServiceView:
+        query = select(Service).where(Service.name == name, Service.version == version)
+        rows = await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
+        if not rows:
+            raise _not_found(name, version)
+        return rows[0]
+
+    async def spec(self, name: str, version: str) -> ServiceSpec:
+        """What consume and batch need, from the short-lived cache or the database; 404 if none."""
+        spec = self.cache.get(name, version)
+        if spec is False:
+            spec = await self.db.run(lambda db: self._load_spec(db, name, version))
+            self.cache.put(name, version, spec)
+        if spec is None:
+            raise _not_found(name, version)
+        return spec  # type: ignore[return-value]  # False was replaced above
+
+    def _load_spec(self, db: Session, name: str, version: str) -> ServiceSpec | None:
+        service = db.scalar(select(Service).where(Service.name == name, Service.version == version))
+        if service is None:
+            return None
+        return spec_of(service, str(self.artifacts.path(service.blob)) if service.blob else None)
+
+    # --- changing ------------------------------------------------------------------------
+    async def publish(self, caller: Caller, name: str, version: str | None, definition: ServiceDefinition) -> str:
+        """Publish a new version (a GUID when `version` is None); returns the version."""
+        caller.require_publisher("publishing")
+        explicit = version is not None
+        version = version or str(uuid.uuid4())
+
+        def insert(db: Session) -> _Change:
+            # A name belongs to whoever published its first version; Owners may publish under any.
+            first = db.scalar(select(Service.publisher_id).where(Service.name == name)
+                              .order_by(Service.created_at, Service.id).limit(1))
+            if first is not None and first != caller.user_id and not caller.is_owner:
+                raise Forbidden(f"web service '{name}' belongs to another user: choose another name")
+            if db.scalar(select(Service.id).where(Service.name == name, Service.version == version)) is not None:
+                raise ExistsAlready(f"web service '{name}' version '{version}' already exists: use PATCH to update it",
+                                    status=403 if explicit else 409)
+            blob = _own_snapshot_blob(db, caller, definition.snapshot_id) if definition.snapshot_id else None
+            db.add(Service(
+                name=name, version=version, publisher_id=caller.user_id, runtime_type="Python",
+                code=definition.code, init_code=definition.init_code, description=definition.description,
+                operation_id=definition.operation_id, inputs=_wire(definition.inputs),
+                outputs=_wire(definition.outputs), output_file_names=list(definition.output_file_names),
+                snapshot_id=definition.snapshot_id, blob=blob,
+            ))
+            return _Change(name, version)
+
+        try:
+            change = await self.db.run(insert)
+        except IntegrityError:
+            raise Conflict(f"web service '{name}' version '{version}' was just published by another request") from None
+        await self._changed(change)
+        return version
+
+    async def patch(self, caller: Caller, name: str, version: str, definition: ServiceDefinition) -> None:
+        """Change only the fields the request carried."""
+
+        def update(db: Session) -> _Change:
+            service = _managed(db, caller, name, version)
+            old_blob = service.blob
+            given = definition.given
+            if definition.snapshot_id:
+                new_blob = _own_snapshot_blob(db, caller, definition.snapshot_id)
+                # The Microsoft SDK sends a fresh snapshot with every redeploy, empty when no objects
+                # were given: an empty one carries nothing, so the service keeps what it has.
+                if not self.artifacts.is_empty(new_blob):
+                    service.blob, service.snapshot_id = new_blob, definition.snapshot_id
+            for attribute in ("code", "init_code", "description", "operation_id"):
+                if attribute in given:
+                    setattr(service, attribute, getattr(definition, attribute))
+            if "inputs" in given:
+                service.inputs = _wire(definition.inputs)
+            if "outputs" in given:
+                service.outputs = _wire(definition.outputs)
+            if "output_file_names" in given:
+                service.output_file_names = list(definition.output_file_names)
+            service.updated_at = utcnow()
+            db.flush()
+            unused = old_blob if old_blob and old_blob != service.blob and blob_unused(db, old_blob) else None
+            return _Change(name, version, unused_blob=unused)
+
+        await self._changed(await self.db.run(update))
+
+    async def delete(self, caller: Caller, name: str, version: str) -> None:
+        def remove(db: Session) -> _Change:
+            service = _managed(db, caller, name, version)
+            executions = db.scalars(select(BatchExecution.id).where(BatchExecution.service_id == service.id)).all()
+            blob = service.blob
+            db.delete(service)
+            db.flush()
+            unused = blob if blob and blob_unused(db, blob) else None
+            return _Change(name, version, deleted=True, unused_blob=unused, executions=tuple(executions))
+
+        await self._changed(await self.db.run(remove))
+
+    async def set_pool(self, caller: Caller, name: str, version: str, sizes: PoolSizes) -> None:
+        def update(db: Session) -> _Change:
+            service = _managed(db, caller, name, version)
+            service.pool_initial_size, service.pool_max_size = sizes.initial, sizes.maximum
+            return _Change(name, version)
+
+        await self._changed(await self.db.run(update))
+
+    async def delete_pool(self, caller: Caller, name: str, version: str) -> None:
+        def update(db: Session) -> _Change:
+            service = _managed(db, caller, name, version)
+            service.pool_initial_size = service.pool_max_size = None
+            return _Change(name, version)
+
+        await self._changed(await self.db.run(update))
+
+    async def pool_status(self, name: str, version: str) -> PoolStatusView:
+        spec = await self.spec(name, version)
+        if spec.max_size is None:
+            return PoolStatusView("NotFound")
+        pool = self.pools.pools.get((name, version))
+        ready = pool is not None and pool.spec.key == spec.key and pool.size >= spec.initial_size
+        return PoolStatusView("Success" if ready else "Pending")
+
+    async def _changed(self, change: _Change) -> None:
+        """After a committed change: cache, pool, blob and batch effects, in one place."""
+        self.cache.forget(change.name, change.version)
+        if change.deleted:
+            self.pools.drop(change.name, change.version)
+            await self.stop_batches(list(change.executions))
+        else:
+            # Replaces the pool if what its workers load changed; starts its first worker(s) now
+            # so that the first consume is quick.
+            spec = await self.spec(change.name, change.version)
+            self.pools.warm(self.pools.pool_for(spec), max(1, spec.initial_size))
+        if change.unused_blob:
+            self.artifacts.delete(change.unused_blob)
+
+
+def _wire(params: tuple[Parameter, ...]) -> list[dict[str, str]]:
+    return [p.to_json() for p in params]
+
+
+def _with_publishers(db: Session, query: Select[Any]) -> list[tuple[Service, str]]:
+    """Run a `select(Service)` query and pair each service with its publisher's user name."""
+    rows = db.execute(query.add_columns(User.username).join(User, User.id == Service.publisher_id)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def _own_snapshot_blob(db: Session, caller: Caller, snapshot_id: str) -> str:
+    snapshot = db.get(Snapshot, snapshot_id)
+    if snapshot is None or snapshot.owner_id != caller.user_id:
+        raise BadRequest(f"'snapshotId' {snapshot_id} is not one of your snapshots", field="snapshotId")
+    return snapshot.blob
+
+
+def _managed(db: Session, caller: Caller, name: str, version: str) -> Service:
+    """The service version the caller may change; 404 if missing, 403 if it isn't theirs."""
+    service = db.scalar(select(Service).where(Service.name == name, Service.version == version))
+    if service is None:
+        raise _not_found(name, version)
+    if not caller.may_manage(service.publisher_id):
+        raise Forbidden(f"you may not change web service '{name}' version '{version}': it belongs to another user")
+    return service
+
+
+def spec_of(service: Service, snapshot_path: str | None) -> ServiceSpec:
+    loaded = [service.id, service.code, service.init_code, service.blob, service.inputs, service.outputs,
+              service.output_file_names]
+    return ServiceSpec(
+        key=hashlib.sha256(json.dumps(loaded).encode()).hexdigest(),
+        name=service.name,
+        version=service.version,
+        code=service.code,
+        init_code=service.init_code,
+        inputs=tuple(Parameter(p["name"], p["type"]) for p in service.inputs),
+        outputs={p["name"]: p["type"] for p in service.outputs},
+        output_files=tuple(service.output_file_names),
+        snapshot_path=snapshot_path,
+        initial_size=service.pool_initial_size or 0,
+        max_size=service.pool_max_size,
+        operation_id=service.operation_id,
+        description=service.description,
+    )

@@ -34,12 +34,13 @@ class ServiceView:
             "version": service.version,
             "versionPublishedBy": self.publisher,
             "creationTime": iso(service.created_at),
-            "snapshotId": service.snapshot_id,
+            # Declared strings are never null on the wire: validating clients refuse null.
+            "snapshotId": service.snapshot_id or "",
             "runtimeType": service.runtime_type,
-            "initCode": service.init_code if shows_code else None,
-            "code": service.code if shows_code else None,
-            "description": service.description,
-            "operationId": service.operation_id,
+            "initCode": (service.init_code or "") if shows_code else "",
+            "code": service.code if shows_code else "",
+            "description": service.description or "",
+            "operationId": service.operation_id or "",
             "inputParameterDefinitions": service.inputs,
             "outputParameterDefinitions": service.outputs,
             "outputFileNames": service.output_file_names,
@@ -61,7 +62,7 @@ class SessionView:
 
     def to_json(self) -> dict[str, Any]:
         r = self.record
-        return {"id": r.id, "name": r.name, "owner": self.owner, "runtimeType": r.runtime_type}
+        return {"id": r.id, "name": r.name or "", "owner": self.owner, "runtimeType": r.runtime_type}
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class SnapshotView:
 
     def to_json(self) -> dict[str, Any]:
         s = self.snapshot
-        return {"id": s.id, "name": s.name, "owner": self.owner, "creationTime": iso(s.created_at),
+        return {"id": s.id, "name": s.name or "", "owner": self.owner, "creationTime": iso(s.created_at),
                 "contentSize": s.content_size}
 
 

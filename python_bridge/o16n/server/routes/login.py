@@ -28,7 +28,9 @@ async def revoke_refresh_token(request: Request) -> Response:
     # The core API passes the token in the query; the per-service swagger puts it in the path.
     token = request.path_params.get("token") or request.query_params.get("refreshToken") or ""
     await state_of(request).auth.revoke(token)
-    return json_response("the refresh token was revoked")
+    # The 9.1 document declares an AccessTokenResponse here; generated clients refuse anything else.
+    return json_response({"token_type": "Bearer", "access_token": "", "expires_in": 0, "expires_on": 0,
+                          "refresh_token": ""})
 
 
 routes = [

@@ -62,7 +62,9 @@ async def set_pool(request: Request) -> Response:
 async def pool_status(request: Request) -> Response:
     state = state_of(request)
     view = await state.catalog.pool_status(request.path_params["name"], request.path_params["version"])
-    return json_response([{"computeNodeEndpoint": state.node_url, "status": view.status}])
+    # 9.3 documents PascalCase; this server answered camelCase before: both, for either kind of client.
+    return json_response([{"ComputeNodeEndpoint": state.node_url, "Status": view.status,
+                           "computeNodeEndpoint": state.node_url, "status": view.status}])
 
 
 async def delete_pool(request: Request) -> Response:

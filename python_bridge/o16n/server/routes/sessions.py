@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..domain.requests import ExecuteRequest, object_name
-from ..errors import BadRequest, PayloadTooLarge, UnsupportedMedia
+from ..errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMedia
 from ..http import Fields, json_response, read_json, text_response
 from ..middleware import caller_of
 from ..state import state_of
@@ -71,6 +73,14 @@ async def history(request: Request) -> Response:
 
 # --- files ----------------------------------------------------------------------------------
 async def upload_file(request: Request) -> Response:
+    """The 9.1 operation produces text/plain: the file name, and errors as their JSON text."""
+    try:
+        return PlainTextResponse(await _upload(request), 201)
+    except ApiError as error:
+        return PlainTextResponse(json.dumps(error.body()), error.status)
+
+
+async def _upload(request: Request) -> str:
     state, caller = state_of(request), caller_of(request)
     await state.sessions.own(caller, _sid(request))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -80,10 +90,9 @@ async def upload_file(request: Request) -> Response:
         upload = form.get("file") or next((v for v in form.values() if isinstance(v, UploadFile)), None)
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise BadRequest("the form needs a file field named 'file' with a file name", field="file")
-        name = await state.sessions.upload(caller, _sid(request), upload.filename, upload.file)
+        return await state.sessions.upload(caller, _sid(request), upload.filename, upload.file)
     finally:
         await form.close()
-    return text_response(name, 201)
 
 
 async def list_files(request: Request) -> Response:

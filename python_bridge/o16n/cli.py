@@ -74,6 +74,36 @@ def users(args: argparse.Namespace) -> int:
     return 0
 
 
+def database(args: argparse.Namespace) -> int:
+    """`o16n db upgrade` migrates (nodes started with O16N_AUTO_MIGRATE=false wait for it); `current` tells."""
+    from .server.store import db
+
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.effective_database_url)
+    try:
+        if args.action == "upgrade":
+            db.migrate(engine)
+        current, head = db.current_revision(engine), db.head_revision()
+        print(f"database at revision {current} ({'current' if current == head else f'this o16n needs {head}'})")
+        return 0 if current == head else 1
+    finally:
+        engine.dispose()
+
+
+def keys(args: argparse.Namespace) -> int:
+    """`o16n keys rotate`: a new token signing key for every node; tokens signed before stay valid."""
+    from .server.auth.keys import KeyRing
+
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    ring = KeyRing(_user_store(args), settings.data_dir, settings.access_token_lifetime, 0)
+    if args.action == "rotate":
+        print(f"new signing key {ring.rotate()}; nodes use it within a minute")
+    for key in ring.all():
+        print(f"{key.kid}\t{key.created_at.isoformat(timespec='seconds')}")
+    return 0
+
+
 def _new_password(prompt: str) -> str:
     return os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(prompt)
 
@@ -98,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--access-log", action="store_true", help="log every request")
     storage(run)
     run.set_defaults(func=serve)
+
+    schema = commands.add_parser("db", help="the database schema: upgrade it, or tell its revision")
+    schema.add_argument("action", choices=["upgrade", "current"])
+    storage(schema)
+    schema.set_defaults(func=database)
+
+    signing = commands.add_parser("keys", help="token signing keys: list them, or rotate (add a new one)")
+    signing.add_argument("action", choices=["list", "rotate"])
+    storage(signing)
+    signing.set_defaults(func=keys)
 
     manage = commands.add_parser("users", help="manage local users")
     manage.add_argument("action", choices=["add", "list", "remove", "set-role", "set-password"])

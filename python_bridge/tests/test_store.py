@@ -53,3 +53,36 @@ def test_two_nodes_share_postgresql(tmp_path):
         first.stop()
         second.stop()
         postgres.cleanup()
+
+
+def test_health_needs_no_token_and_tells_nothing(live_server):
+    import httpx
+
+    live = httpx.get(live_server.url + "/health/live")
+    ready = httpx.get(live_server.url + "/health/ready")
+    assert (live.status_code, live.json()) == (200, {"status": "live"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+def test_a_node_waits_for_db_upgrade_when_told_to(tmp_path):
+    """With O16N_AUTO_MIGRATE=false a node does not migrate: it waits until `o16n db upgrade` did."""
+    import subprocess
+    import sys
+    import threading
+
+    data = tmp_path / "data"
+    server = LiveServer(data, auto_migrate="false")
+    starting = threading.Thread(target=server.start)
+    starting.start()
+    starting.join(timeout=4)
+    assert starting.is_alive(), "the node must not serve before the schema is current"
+    upgraded = subprocess.run([sys.executable, "-m", "o16n.cli", "db", "upgrade", "--data-dir", str(data)],
+                              capture_output=True, text=True, timeout=120)
+    assert upgraded.returncode == 0 and "(current)" in upgraded.stdout, upgraded.stdout + upgraded.stderr
+    starting.join(timeout=60)
+    try:
+        assert not starting.is_alive()
+        with server.client() as admin:
+            assert admin.get("/status").status_code == 200
+    finally:
+        server.stop()

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from .config import Settings
 from .errors import ApiError, WorkerFailed, api_error_handler, error_response
 from .middleware import AuthenticationMiddleware
-from .routes import batch, consume, login, realtime, services, sessions, snapshots, status
+from .routes import batch, consume, health, login, realtime, services, sessions, snapshots, status
 from .state import ServerState
 
 log = logging.getLogger("o16n")
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *consume.routes,  # first: the router tries routes in order, and consume is the hot path
         *batch.routes,
         *status.routes,
+        *health.routes,
         *login.routes,
         *sessions.routes,
         *snapshots.routes,

@@ -41,6 +41,9 @@ class ArtifactStore:
             _fsync_dir(target.parent)
         return key, size
 
+    def reachable(self) -> bool:
+        return self.root.is_dir() and os.access(self.root, os.W_OK)
+
     def is_empty(self, digest: str) -> bool:
         """True for a snapshot zip without objects or files (reading the index unpickles nothing)."""
         with zipfile.ZipFile(self.path(digest)) as archive:

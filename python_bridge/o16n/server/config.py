@@ -32,10 +32,12 @@ class ConfigError(ValueError):
 class Settings:
     data_dir: Path = field(default_factory=_default_data_dir)
     database_url: str | None = None  # None: SQLite file in the data dir
+    auto_migrate: bool = True  # migrate the database on start (under a lock); off: wait for `o16n db upgrade`
     host: str = "127.0.0.1"
     port: int = 12800
 
     access_token_lifetime: int = 3600  # seconds
+    signing_key_rotation_days: float = 30.0  # a new token signing key this often (0: only by `o16n keys rotate`)
     refresh_token_idle_lifetime: int = 14 * 24 * 3600  # sliding window
     refresh_token_max_lifetime: int = 90 * 24 * 3600  # a refresh chain ends here; log in again
     login_attempts: int = 10  # failed logins per user name and client address (0: no limit) ...

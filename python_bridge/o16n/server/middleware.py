@@ -20,12 +20,15 @@ from .domain.access import Caller
 from .errors import ApiError, PayloadTooLarge, TooManyRequests, Unauthorized, error_response
 
 CALLER = "o16n.caller"
-# (method, path) of the routes anybody may call; a path ending in "/" covers everything below it.
+# (method, path) of the routes anybody may call (logging in, and health for balancers); a path
+# ending in "/" covers everything below it.
 PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/login"),
     ("POST", "/login/refreshToken"),
     ("DELETE", "/login/refreshToken"),
     ("DELETE", "/login/refreshToken/"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
 })
 
 

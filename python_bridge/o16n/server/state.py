@@ -10,6 +10,9 @@ import logging
 import os
 import socket
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from .artifacts import ArtifactStore
@@ -23,7 +26,7 @@ from .domain.snapshots import SnapshotService
 from .runtime.factory import WorkerFactory
 from .runtime.pools import PoolRegistry
 from .runtime.sandbox import landlock_abi
-from .store.db import Database
+from .store.db import Database, is_current
 
 log = logging.getLogger("o16n")
 
@@ -36,7 +39,7 @@ class ServerState:
         self.node = f"{socket.gethostname()}:{settings.port}:{settings.data_dir}"
         self.node_url = f"http://{settings.host}:{settings.port}/"
         self.db = Database(settings.effective_database_url)
-        self.db.prepare()
+        self.db.prepare(auto_migrate=settings.auto_migrate)
         self.admin_password_file = ensure_admin(settings, self.db.sessions)
         self.auth = Authenticator(settings, self.db.sessions)
         self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
@@ -55,6 +58,17 @@ class ServerState:
         await self.sessions.forget_previous_run()
         self.factory.refill()
         await self.batches.resume_unfinished()
+
+    async def ready(self) -> bool:
+        """Can this node serve requests? (database reachable, schema current, artifact store reachable)"""
+
+        def check(db: Session) -> bool:
+            return db.execute(text("SELECT 1")).scalar() == 1 and is_current(db.connection())
+
+        try:
+            return await self.db.run(check) and await run_in_threadpool(self.artifacts.reachable)
+        except Exception:
+            return False
 
     async def close(self) -> None:
         await self.batches.close()

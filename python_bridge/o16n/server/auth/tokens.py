@@ -1,7 +1,7 @@
 """o16n's own tokens: signed access tokens and rotating refresh tokens, one grant per pair.
 
-Access tokens are HS256 JWTs signed with a key kept in the data dir (mode 0600), so several nodes
-that share the data dir (or a copy of the key) accept each other's tokens. Each token carries the id
+Access tokens are HS256 JWTs signed with a key from the database (`keys.py`), so every node that
+shares the database accepts every other node's tokens. Each token carries the id
 of its grant; a grant is one access/refresh pair, and a refresh makes a new grant in the same chain.
 Every request checks its grant (cached briefly), so revoking a grant ends its access token too.
 
@@ -14,11 +14,9 @@ Every request checks its grant (cached briefly), so revoking a grant ends its ac
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -29,20 +27,10 @@ from ..config import Settings
 from ..domain.access import Caller
 from ..errors import Unauthorized
 from ..store.models import Grant, User, utcnow
+from .keys import KeyRing
 from .passwords import hash_password, needs_rehash, verify_password
 
 TokenResponse = dict[str, Any]
-
-
-def load_signing_key(data_dir: Path) -> bytes:
-    """Read the token signing key, creating it (0600) on first start."""
-    path = data_dir / "signing-key"
-    if not path.exists():
-        key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key.hex().encode())
-    return bytes.fromhex(path.read_text().strip())
 
 
 def _rowcount(result: Any) -> int:
@@ -61,7 +49,8 @@ class TokenService:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.key = load_signing_key(settings.data_dir)
+        self.keys = KeyRing(sessions, settings.data_dir, settings.access_token_lifetime,
+                            settings.signing_key_rotation_days)
         # grant id -> (checked at, Caller or None). Keeps the DB off the hot path of consume.
         self._cache: dict[str, tuple[float, Caller | None]] = {}
         self._verified: dict[str, tuple[str, float]] = {}  # Authorization header -> (grant id, exp)
@@ -145,11 +134,15 @@ class TokenService:
                   "iat": int(now), "exp": int(now) + lifetime}
         return {
             "token_type": "Bearer",
-            "access_token": jwt.encode(claims, self.key, algorithm="HS256"),
+            "access_token": self._sign(claims),
             "expires_in": lifetime,
             "expires_on": int(now) + lifetime,
             "refresh_token": refresh_token,
         }
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        key = self.keys.signing
+        return jwt.encode(claims, key.secret, algorithm="HS256", headers={"kid": key.kid})
 
     # --- checking ------------------------------------------------------------------------
     def verify(self, token: str, authorization: str) -> str:
@@ -161,7 +154,10 @@ class TokenService:
         if hit is not None and hit[1] > time.time():
             return hit[0]
         try:
-            claims = jwt.decode(token, self.key, algorithms=["HS256"], issuer="o16n",
+            key = self.keys.verifying(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                raise Unauthorized("the access token is not valid (signed with a key this server does not know)")
+            claims = jwt.decode(token, key.secret, algorithms=["HS256"], issuer="o16n",
                                 options={"require": ["exp", "gid"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the access token has expired: refresh it or log in again") from None

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
+log = logging.getLogger("o16n.store")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -37,13 +43,45 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent, safe on every start)."""
+# Any constant will do: every o16n node takes the same PostgreSQL advisory lock to migrate.
+_MIGRATION_LOCK = 0x016E_0001
+
+
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent, safe on every start).
+
+    On PostgreSQL the migration holds an advisory lock for its transaction, so nodes starting at
+    the same moment on an empty database migrate one after the other (the later ones find it done).
+    """
+    config = _alembic_config()
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@functools.cache
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(bind: Engine | Connection) -> str | None:
+    if isinstance(bind, Connection):
+        return MigrationContext.configure(bind).get_current_revision()
+    with bind.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_current(bind: Engine | Connection) -> bool:
+    """True when the database schema is at the newest revision this code knows."""
+    return current_revision(bind) == head_revision()
 
 
 def check_integrity(engine: Engine) -> None:
@@ -65,9 +103,19 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
 
-    def prepare(self) -> None:
+    def prepare(self, *, auto_migrate: bool = True, wait: float = 600.0) -> None:
+        """Check and migrate; without `auto_migrate`, wait for `o16n db upgrade` to bring it up to date."""
         check_integrity(self.engine)
-        migrate(self.engine)
+        if auto_migrate:
+            migrate(self.engine)
+            return
+        deadline = time.monotonic() + wait
+        while not is_current(self.engine):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the database is not at revision {head_revision()}: run 'o16n db upgrade'")
+            log.info("waiting for 'o16n db upgrade' (database at %s, this node needs %s)",
+                     current_revision(self.engine), head_revision())
+            time.sleep(1.0)
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction on a worker thread; commit if it returns, roll back if it raises."""

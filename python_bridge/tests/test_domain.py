@@ -67,7 +67,7 @@ def test_publish_list_and_consume_spec(tmp_path):
         views = await state.catalog.list_services(who["Reader"])
         assert [(v.service.name, v.service.version) for v in views] == [("Double", "v1")]
         as_reader = views[0].to_json()
-        assert as_reader["code"] is None and as_reader["myPermissionOnService"] == "read only"
+        assert as_reader["code"] == "" and as_reader["myPermissionOnService"] == "read only"
         assert (await state.catalog.get(who["Contributor"], "Double", "v1")).to_json()["code"] == "y = x * 2"
         spec = await state.catalog.spec("Double", "v1")
         assert spec.inputs == (Parameter("x", "integer"),) and spec.outputs == {"y": "integer"}

@@ -169,8 +169,9 @@ def test_user_code_cannot_touch_the_data_dir(admin, session, live_server):
     if sandbox["details"]["workerSandbox"] != "landlock":
         pytest.skip("this kernel has no Landlock")
     data_dir = str(live_server.data_dir)
+    (live_server.data_dir / "planted-secret").write_text("the server's own")  # a file that surely exists
     probes = {
-        "key": f"open({data_dir + '/signing-key'!r}).read()",
+        "secret": f"open({data_dir + '/planted-secret'!r}).read()",
         "database": f"open({data_dir + '/o16n.db'!r}, 'rb').read(16)",
         "listing": f"os.listdir({data_dir!r})",
         "artifacts": f"os.listdir({data_dir + '/artifacts'!r})",

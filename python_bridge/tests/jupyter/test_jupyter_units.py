@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from o16n.jupyter import inkernel
+from o16n.jupyter.bodies import PublishRequest
 from o16n.jupyter.credentials import KernelCredentials
 from o16n.jupyter.errors import RelayError
-from o16n.jupyter.paths import confine
-from o16n.jupyter.bodies import PublishRequest
 from o16n.jupyter.functions import function_code, function_inputs, function_outputs, wire_type
+from o16n.jupyter.paths import confine
 
 
 def make_namespace() -> dict:

@@ -40,6 +40,25 @@ def test_every_spelling_of_the_table_through_a_real_server(admin, live_server):
     admin.delete(f"/services/{name}/1")
 
 
+def kw_only(a, b=1, *, c):
+    return a * 100 + b * 10 + c
+
+
+def test_defect_1_a_keyword_only_input_consumes_correctly(live_server):
+    with connect(live_server.url, live_server.admin_user, live_server.admin_password) as client:
+        name = unique("kwonly")
+        svc = client.service(name).version("1").code_fn(kw_only).inputs(a=int, c=int).outputs(result=int).deploy()
+        try:
+            assert svc.code.rstrip().endswith("result = kw_only(a, c=c)")
+            assert svc(a=2, c=5).output() == 215
+        finally:
+            client.delete_service(name, "1")
+        with pytest.raises(ValueError, match="must start with a letter or digit"):
+            client.service("-bad")
+        with pytest.raises(ValueError, match="'version'"):
+            client.service("ok").version("v1\n")
+
+
 BAD_BODIES = [
     (b'{"x": NaN, "v": [1]}', "x"), (b'{"x": Infinity, "v": [1]}', "x"), (b'{"x": -Infinity, "v": [1]}', "x"),
     (b'{"x": 1e400, "v": [1]}', "x"), (b'{"x": ' + b"9" * 400 + b', "v": [1]}', "x"),

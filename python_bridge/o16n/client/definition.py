@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..wire import binding
 from ..wire.errors import WireError
+from ..wire.names import check_name
 from .capture import Serialized
 from .encoding import ParamType, definitions, param_type
 
@@ -92,10 +93,8 @@ class ServiceDefinition:
     """Builder of a standard (code + objects) web service. Every setter returns self."""
 
     def __init__(self, client: Client, name: str) -> None:
-        if not name or not str(name).strip():
-            raise ValueError("a service needs a name")
         self._client = client
-        self.name = str(name)
+        self.name = check_name(str(name), "name")  # the server's rule, before anything is sent
         self._version: str | None = None
         self._description: str | None = None
         self._alias: str | None = None
@@ -109,7 +108,7 @@ class ServiceDefinition:
 
     # ---------------------------------------------------------------- setters
     def version(self, version: str) -> ServiceDefinition:
-        self._version = str(version)
+        self._version = check_name(str(version), "version")
         return self
 
     def description(self, text: str) -> ServiceDefinition:

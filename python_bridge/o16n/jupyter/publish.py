@@ -159,6 +159,8 @@ class Publisher:
         finally:
             if workdir is not None:
                 remove_dir(workdir)
+            if job.error is not None:
+                job.state = "failed"
             job.finished = time.time()
             self.store.save(job)
 
@@ -274,7 +276,8 @@ class Publisher:
         step = job.step or "capture"
         job.steps[step].state = "failed"
         job.steps[step].detail = error.message
-        job.state = "failed"
+        # job.state turns "failed" only once the rollback is over (see _run): a client that sees
+        # "failed" may rely on nothing of the job being left.
         job.error = {"step": step, "message": error.message, "field": error.field, "status": error.status}
         self.store.save(job)
 

@@ -33,3 +33,13 @@ def server_factory(tmp_path):
 def admin(live_server):
     with live_server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-speaking server (moto's standalone server) for the whole run."""
+    from s3_server import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log").start()
+    yield server
+    server.stop()

@@ -56,7 +56,7 @@ async def make_snapshot(state: ServerState, caller: Caller, content: bytes) -> s
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("files/data.txt", content)
     temp.write_bytes(buffer.getvalue())
-    digest, size = state.artifacts.put(temp)
+    digest, size = state.artifacts.put_blob(temp)
     return (await state.snapshots.create(caller, None, digest, size)).snapshot.id
 
 

@@ -32,6 +32,8 @@ class ConfigError(ValueError):
 class Settings:
     data_dir: Path = field(default_factory=_default_data_dir)
     database_url: str | None = None  # None: SQLite file in the data dir
+    artifact_url: str | None = None  # None: the data dir's artifacts/; s3://bucket/prefix for several nodes
+    s3_endpoint_url: str | None = None  # an S3-compatible endpoint (MinIO, ...); credentials from the AWS variables
     auto_migrate: bool = True  # migrate the database on start (under a lock); off: wait for `o16n db upgrade`
     host: str = "127.0.0.1"
     port: int = 12800

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from .artifacts import ArtifactStore
+from .artifacts import open_store
 from .auth import Authenticator
 from .auth.users import ensure_admin
 from .config import Settings
@@ -42,7 +42,7 @@ class ServerState:
         self.db.prepare(auto_migrate=settings.auto_migrate)
         self.admin_password_file = ensure_admin(settings, self.db.sessions)
         self.auth = Authenticator(settings, self.db.sessions)
-        self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
+        self.artifacts = open_store(settings)
         self.factory = WorkerFactory(settings)
         self.sandbox = "landlock" if settings.worker_sandbox != "off" and landlock_abi() > 0 else "none"
         if self.sandbox == "none" and settings.worker_sandbox != "off":
@@ -51,7 +51,7 @@ class ServerState:
         self.snapshots = SnapshotService(self.db, self.artifacts)
         self.catalog = ServiceCatalog(self.db, self.artifacts, self.pools, settings.auth_cache_seconds,
                                       stop_batches=lambda ids: self.batches.forget(ids))
-        self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.node)
+        self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.artifacts, self.node)
         self.sessions = SessionService(settings, self.db, self.factory, self.artifacts, self.snapshots, self.node)
 
     async def start(self) -> None:

@@ -13,26 +13,28 @@ import asyncio
 import base64
 import contextlib
 import logging
-import shutil
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ...wire.errors import InputError
 from ...wire.values import check_inputs
+from ..artifacts import ArtifactStore
 from ..config import Settings
 from ..errors import BadRequest, NotFound
-from ..paths import confined_path
 from ..runtime.pools import PoolRegistry
 from ..store.db import Database
 from ..store.models import BatchExecution, BatchItem, Service, utcnow
 from .access import Caller
 from .catalog import ServiceCatalog
 from .execution import run_service
+from .requests import check_file_name
 from .views import BatchStatusView
 
 log = logging.getLogger("o16n.batch")
@@ -61,13 +63,13 @@ def _own_execution(db: Session, caller: Caller, name: str, version: str, executi
 
 class BatchService:
     def __init__(self, settings: Settings, db: Database, catalog: ServiceCatalog, pools: PoolRegistry,
-                 node: str) -> None:
+                 artifacts: ArtifactStore, node: str) -> None:
         self.settings = settings
+        self.artifacts = artifacts
         self.db = db
         self.catalog = catalog
         self.pools = pools
         self.node = node
-        self.root: Path = settings.data_dir / "batch"
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._per_user: dict[int, asyncio.Semaphore] = {}
 
@@ -121,23 +123,25 @@ class BatchService:
         await self.db.run(lambda db: db.delete(_own_execution(db, caller, name, version, execution_id)))
         await self.forget([execution_id])
 
-    async def item_folder(self, caller: Caller, name: str, version: str, execution_id: str, index: str) -> Path:
+    async def _item_prefix(self, caller: Caller, name: str, version: str, execution_id: str, index: str) -> str:
         await self.db.run(lambda db: _own_execution(db, caller, name, version, execution_id))
         if not index.isdigit():
             raise BadRequest("'index' must be a non-negative integer (0-based)", field="index")
-        return self.root / execution_id / str(int(index))
+        return f"batch/{execution_id}/{int(index)}"
 
     async def item_files(self, caller: Caller, name: str, version: str, execution_id: str, index: str) -> list[str]:
-        folder = await self.item_folder(caller, name, version, execution_id, index)
-        return sorted(f.name for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+        prefix = await self._item_prefix(caller, name, version, execution_id, index)
+        return await run_in_threadpool(self.artifacts.list_files, prefix)
 
     async def item_file(self, caller: Caller, name: str, version: str, execution_id: str, index: str,
-                        file_name: str) -> Path:
-        folder = await self.item_folder(caller, name, version, execution_id, index)
-        path = confined_path(folder, file_name)
-        if not path.is_file():
-            raise NotFound(f"file '{path.name}' was not found for this item")
-        return path
+                        file_name: str) -> Iterator[bytes]:
+        """The content of one output file of one item, in chunks."""
+        prefix = await self._item_prefix(caller, name, version, execution_id, index)
+        check_file_name(file_name, "fileName")
+        chunks = await run_in_threadpool(self.artifacts.open_file, f"{prefix}/{file_name}")
+        if chunks is None:
+            raise NotFound(f"file '{file_name}' was not found for this item")
+        return chunks
 
     # --- running ---------------------------------------------------------------------------
     def _launch(self, execution_id: str) -> None:
@@ -205,7 +209,7 @@ class BatchService:
                 status, result = await run_service(self.pools, spec, inputs, self.settings.consume_timeout)
             if status != 200:
                 infrastructure_failed = True
-            await asyncio.to_thread(self._write_files, execution_id, index, result.get("outputFiles") or {})
+            await run_in_threadpool(self._store_files, execution_id, index, result.get("outputFiles") or {})
             await self.db.run(lambda db: _save_item(db, execution_id, index, result))
 
         renew = asyncio.get_running_loop().create_task(self._renew_lease(execution_id))
@@ -234,13 +238,10 @@ class BatchService:
             with contextlib.suppress(Exception):
                 await self.db.run(renew)
 
-    def _write_files(self, execution_id: str, index: int, files: dict[str, str | None]) -> None:
-        folder = self.root / execution_id / str(index)
+    def _store_files(self, execution_id: str, index: int, files: dict[str, str | None]) -> None:
         for name, content in files.items():
-            if content is None:
-                continue
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / Path(name).name).write_bytes(base64.b64decode(content))
+            if content is not None:  # a declared output file the code did not write
+                self.artifacts.put_file(f"batch/{execution_id}/{index}/{Path(name).name}", base64.b64decode(content))
 
     async def forget(self, execution_ids: list[str]) -> None:
         """Stop executions (their rows are already gone or going) and remove their files."""
@@ -250,7 +251,7 @@ class BatchService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            await asyncio.to_thread(shutil.rmtree, self.root / execution_id, True)
+            await run_in_threadpool(self.artifacts.delete_files, f"batch/{execution_id}")
 
     async def close(self) -> None:
         tasks = list(self.tasks.values())

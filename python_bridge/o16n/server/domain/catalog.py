@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ...wire.types import Parameter
 from ..artifacts import ArtifactStore
@@ -104,17 +105,20 @@ class ServiceCatalog:
         """What consume and batch need, from the short-lived cache or the database; 404 if none."""
         spec = self.cache.get(name, version)
         if spec is False:
-            spec = await self.db.run(lambda db: self._load_spec(db, name, version))
+            spec = await self._load_spec(name, version)
             self.cache.put(name, version, spec)
         if spec is None:
             raise _not_found(name, version)
         return spec  # type: ignore[return-value]  # False was replaced above
 
-    def _load_spec(self, db: Session, name: str, version: str) -> ServiceSpec | None:
-        service = db.scalar(select(Service).where(Service.name == name, Service.version == version))
+    async def _load_spec(self, name: str, version: str) -> ServiceSpec | None:
+        query = select(Service).where(Service.name == name, Service.version == version)
+        service = await self.db.run(lambda db: db.scalar(query))
         if service is None:
             return None
-        return spec_of(service, str(self.artifacts.path(service.blob)) if service.blob else None)
+        # A local, complete copy of the snapshot for the workers (downloaded once per node from S3).
+        blob = await run_in_threadpool(self.artifacts.blob_path, service.blob) if service.blob else None
+        return spec_of(service, str(blob) if blob else None)
 
     # --- changing ------------------------------------------------------------------------
     async def publish(self, caller: Caller, name: str, version: str | None, definition: ServiceDefinition) -> str:
@@ -160,7 +164,7 @@ class ServiceCatalog:
                 new_blob = _own_snapshot_blob(db, caller, definition.snapshot_id)
                 # The Microsoft SDK sends a fresh snapshot with every redeploy, empty when no objects
                 # were given: an empty one carries nothing, so the service keeps what it has.
-                if not self.artifacts.is_empty(new_blob):
+                if not self.artifacts.blob_is_empty(new_blob):
                     service.blob, service.snapshot_id = new_blob, definition.snapshot_id
             for attribute in ("code", "init_code", "description", "operation_id"):
                 if attribute in given:
@@ -226,7 +230,7 @@ class ServiceCatalog:
             spec = await self.spec(change.name, change.version)
             self.pools.warm(self.pools.pool_for(spec), max(1, spec.initial_size))
         if change.unused_blob:
-            self.artifacts.delete(change.unused_blob)
+            await run_in_threadpool(self.artifacts.delete_blob, change.unused_blob)
 
 
 def _wire(params: tuple[Parameter, ...]) -> list[dict[str, str]]:

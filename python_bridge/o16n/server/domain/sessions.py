@@ -281,7 +281,7 @@ class SessionService:
         temp = session.placement.exchange_file("snapshot")
         try:
             reply = await self._call(session, {"op": "snapshot", "path": str(temp)}, timeout=3600)
-            digest, size = await run_in_threadpool(self.artifacts.put, temp)
+            digest, size = await run_in_threadpool(self.artifacts.put_blob, temp)
         finally:
             temp.unlink(missing_ok=True)
         view = await self.snapshots.create(caller, name, digest, size)
@@ -295,7 +295,7 @@ class SessionService:
     async def _load_blob(self, session: LiveSession, blob: str, refused: type[ApiError]) -> None:
         """Hand the worker a snapshot through its exchange dir (it cannot read the artifact store)."""
         copy = session.placement.exchange_file("load")
-        await run_in_threadpool(link_or_copy, self.artifacts.path(blob), copy)
+        await run_in_threadpool(link_or_copy, await run_in_threadpool(self.artifacts.blob_path, blob), copy)
         try:
             await self._call(session, {"op": "load_snapshot", "path": str(copy)}, timeout=3600,
                              refused=refused)

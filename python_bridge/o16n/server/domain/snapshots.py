@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import ArtifactStore
 from ..errors import NotFound
@@ -35,7 +36,7 @@ class SnapshotService:
 
     async def content(self, caller: Caller, snapshot_id: str) -> tuple[Snapshot, Path]:
         snapshot = await self.own(caller, snapshot_id)
-        return snapshot, self.artifacts.path(snapshot.blob)
+        return snapshot, await run_in_threadpool(self.artifacts.blob_path, snapshot.blob)
 
     async def create(self, caller: Caller, name: str | None, digest: str, size: int) -> SnapshotView:
         """Record a blob already in the artifact store as a new snapshot of the caller."""
@@ -51,4 +52,4 @@ class SnapshotService:
             return blob_unused(db, snapshot.blob)
 
         if await self.db.run(remove):
-            self.artifacts.delete(snapshot.blob)
+            await run_in_threadpool(self.artifacts.delete_blob, snapshot.blob)

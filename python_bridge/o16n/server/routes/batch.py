@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import mimetypes
+from urllib.parse import quote
+
+from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..errors import BadRequest
@@ -54,9 +58,15 @@ async def list_files(request: Request) -> Response:
 
 async def get_file(request: Request) -> Response:
     p = request.path_params
-    path = await state_of(request).batches.item_file(caller_of(request), p["name"], p["version"], p["execution_id"],
-                                                      p["index"], p["file_name"])
-    return FileResponse(path, filename=path.name)
+    chunks = await state_of(request).batches.item_file(caller_of(request), p["name"], p["version"],
+                                                        p["execution_id"], p["index"], p["file_name"])
+    disposition = f"attachment; filename*=UTF-8''{quote(p['file_name'])}"
+    return StreamingResponse(iterate_in_threadpool(chunks), media_type=_media_type(p["file_name"]),
+                             headers={"Content-Disposition": disposition})
+
+
+def _media_type(file_name: str) -> str:
+    return mimetypes.guess_type(file_name)[0] or "application/octet-stream"
 
 
 B = "/api/{name}/{version}/batch"

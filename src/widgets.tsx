@@ -1,19 +1,25 @@
 /** Lumino widgets around the React views. */
 import { ReactWidget } from '@jupyterlab/apputils';
+import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { O16nApi } from './api/client';
-import { INotebookSelection, IO16nHost } from './common/host';
+import { INotebookEvents, INotebookSelection, IO16nHost } from './common/host';
 import { IO16nSettings } from './common/settings';
+import { BatchRuns } from './catalog/batchRuns';
 import { CatalogPanel } from './catalog/CatalogPanel';
 import { DetailTab, ServiceDetail } from './catalog/ServiceDetail';
 import { catalogIcon, publishIcon } from './icons';
 import { PublishPanel } from './publish/PublishPanel';
 
+/**
+ * The publish panel follows the current notebook and its kernel: it re-reads the kernel when a cell
+ * finished executing there, when the panel is shown, and when the notebook or its kernel changes.
+ */
 export class PublishWidget extends ReactWidget {
   constructor(
     private api: O16nApi,
-    private host: IO16nHost,
+    private host: IO16nHost & INotebookEvents,
     private settings: IO16nSettings
   ) {
     super();
@@ -23,17 +29,32 @@ export class PublishWidget extends ReactWidget {
     this.title.caption = 'Publish as web service';
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Publish as web service');
+    this.selection = host.currentNotebook();
+    host.notebookChanged.connect(this.onNotebookChanged, this);
+    host.kernelActivity.connect(this.onKernelActivity, this);
   }
 
-  /** Take the current notebook and its selected cells. */
+  /** Take the current notebook and its selected cells (the publish command). */
   refreshSelection(): void {
     this.selection = this.host.currentNotebook();
+    this.selectionEpoch++;
     this.update();
   }
 
   setSettings(settings: IO16nSettings): void {
     this.settings = settings;
     this.update();
+  }
+
+  dispose(): void {
+    this.host.notebookChanged.disconnect(this.onNotebookChanged, this);
+    this.host.kernelActivity.disconnect(this.onKernelActivity, this);
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.readKernel();
   }
 
   protected render(): JSX.Element {
@@ -43,12 +64,39 @@ export class PublishWidget extends ReactWidget {
         host={this.host}
         settings={this.settings}
         selection={this.selection}
+        kernelEpoch={this.kernelEpoch}
+        selectionEpoch={this.selectionEpoch}
         onRefreshSelection={() => this.refreshSelection()}
       />
     );
   }
 
-  private selection: INotebookSelection | null = null;
+  private onNotebookChanged(): void {
+    const next = this.host.currentNotebook();
+    const same = next?.path === this.selection?.path && next?.kernelId === this.selection?.kernelId;
+    if (same) {
+      return;
+    }
+    // another notebook (or kernel): its own form, its selection as it is now
+    this.selection = next;
+    this.readKernel();
+  }
+
+  /** While hidden, nothing is read: showing the panel reads the kernel anyway. */
+  private onKernelActivity(): void {
+    if (this.isVisible) {
+      this.readKernel();
+    }
+  }
+
+  private readKernel(): void {
+    this.kernelEpoch++;
+    this.update();
+  }
+
+  private selection: INotebookSelection | null;
+  private kernelEpoch = 0;
+  private selectionEpoch = 0;
 }
 
 export class CatalogWidget extends ReactWidget {
@@ -90,7 +138,8 @@ export class ServiceDetailWidget extends ReactWidget {
     private settings: IO16nSettings,
     readonly serviceName: string,
     readonly serviceVersion: string,
-    private initialTab: DetailTab = 'overview'
+    private initialTab: DetailTab = 'overview',
+    private batchRuns?: BatchRuns
   ) {
     super();
     this.addClass('o16n-detail-widget');
@@ -110,6 +159,7 @@ export class ServiceDetailWidget extends ReactWidget {
         name={this.serviceName}
         version={this.serviceVersion}
         initialTab={this.initialTab}
+        batchRuns={this.batchRuns}
         onDeleted={() => (this.parent ? this.parent.dispose() : this.dispose())}
       />
     );

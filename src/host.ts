@@ -48,7 +48,8 @@ export class LabHost implements IO16nHost, INotebookEvents {
       panel.context.pathChanged.connect(this.emitNotebookChanged, this);
       panel.sessionContext.kernelChanged.connect(this.emitNotebookChanged, this);
       panel.sessionContext.statusChanged.connect(this.onKernelStatus, this);
-      // the kernel id is known once the session is ready (e.g. after a restore)
+      // the file is loaded, then the kernel id is known (e.g. after a restore)
+      void panel.context.ready.then(() => this.followed === panel && this.notebookChanged.emit());
       void panel.sessionContext.ready.then(() => this.followed === panel && this.notebookChanged.emit());
     }
     this.notebookChanged.emit();
@@ -95,9 +96,10 @@ export class LabHost implements IO16nHost, INotebookEvents {
   private followed: NotebookPanel | null = null;
   private restarting = false;
 
+  /** The current notebook once its file is loaded (its metadata holds the remembered publish target). */
   currentNotebook(): INotebookSelection | null {
     const panel = this.tracker.currentWidget;
-    if (!panel) {
+    if (!panel || !panel.context.isReady) {
       return null;
     }
     return {

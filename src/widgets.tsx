@@ -1,6 +1,7 @@
 /** Lumino widgets around the React views. */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Message } from '@lumino/messaging';
+import { SplitPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { O16nApi } from './api/client';
@@ -55,6 +56,8 @@ export class PublishWidget extends ReactWidget {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.readKernel();
+    // once laid out: open wide enough for the fields (#13 item 7)
+    window.requestAnimationFrame(() => widenSideArea(this, PUBLISH_PANEL_WIDTH, PUBLISH_PANEL_MIN_WIDTH));
   }
 
   protected render(): JSX.Element {
@@ -97,6 +100,49 @@ export class PublishWidget extends ReactWidget {
   private selection: INotebookSelection | null;
   private kernelEpoch = 0;
   private selectionEpoch = 0;
+}
+
+/** The width the publish panel opens with when it is narrower than the minimum (px). */
+const PUBLISH_PANEL_WIDTH = 460;
+const PUBLISH_PANEL_MIN_WIDTH = 400;
+
+/**
+ * Make the side area holding `widget` `width` px wide when it is narrower than `min`, taking the
+ * room from the widest other part of the split panel it sits in (the main area); never more than
+ * half of the window.
+ */
+export function widenSideArea(widget: Widget, width: number, min: number): void {
+  let child: Widget = widget;
+  let parent = widget.parent;
+  while (parent && !(parent instanceof SplitPanel)) {
+    child = parent;
+    parent = parent.parent;
+  }
+  if (!parent || !widget.isVisible) {
+    return;
+  }
+  const split = parent;
+  const index = split.widgets.indexOf(child);
+  const current = child.node.getBoundingClientRect().width;
+  const total = split.node.getBoundingClientRect().width;
+  if (index < 0 || current >= min || total <= 0) {
+    return;
+  }
+  const sizes = split.relativeSizes();
+  const target = Math.min(width, total / 2) / total;
+  const grow = target - sizes[index];
+  let donor = -1;
+  sizes.forEach((size, i) => {
+    if (i !== index && (donor < 0 || size > sizes[donor])) {
+      donor = i;
+    }
+  });
+  if (grow <= 0 || donor < 0 || sizes[donor] - grow <= 0) {
+    return;
+  }
+  sizes[donor] -= grow;
+  sizes[index] = target;
+  split.setRelativeSizes(sizes);
 }
 
 export class CatalogWidget extends ReactWidget {

@@ -17,12 +17,14 @@ Line magics (``%o16n SUBCOMMAND ...``)::
 Cell magic (the cell body is the service code)::
 
     %%o16n publish NAME [--version V] [--description TEXT] --inputs a:float,b:vector
-                       --outputs y:str [--objects clf,names] [--artifacts out.png]
+                       --outputs y:str [--objects clf,names] [--output-files out.png]
                        [--alias OPERATION] [--init-cell] [--update]
 
 With ``--init-cell`` the cell holds two blocks separated by a line ``# --- code ---``: the lines
 above it are the init code (run once when a worker loads the service), the lines below it are the
 code run for every call. ``--update`` patches an existing version instead of publishing a new one.
+``--objects`` names kernel objects shipped with the service; ``--output-files`` names the files
+the code writes that callers get back (``--models`` and ``--artifacts`` are their old names).
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .client import O16nError, ServiceFailed, capture, connect
-from .client.encoding import param_type
+from .client import Client, O16nError, ServiceFailed, capture, connect
+from .client.client import ServiceList
+from .client.encoding import ParamType, param_type
+from .client.results import BatchResult, ServiceResult
 
 CODE_MARKER = "# --- code ---"
 
@@ -49,7 +53,7 @@ USAGE = """usage:
   %o16n swagger NAME VERSION | delete NAME VERSION
   %o16n batch NAME VERSION --from DATAFRAME [--parallel N]
   %%o16n publish NAME [--version V] [--description TEXT] [--inputs a:float,...] [--outputs y:str,...]
-                      [--objects clf,names] [--artifacts out.png] [--alias OP] [--init-cell] [--update]"""
+                      [--objects clf,names] [--output-files out.png] [--alias OP] [--init-cell] [--update]"""
 
 
 class SwaggerDocument(dict):
@@ -79,9 +83,9 @@ class _Quiet(Exception):
     """--help was printed; nothing else to do."""
 
 
-def parse_params(spec: str | None) -> dict[str, Any]:
+def parse_params(spec: str | None) -> dict[str, ParamType]:
     """``"a:float,b:vector"`` -> ordered {name: ParamType}."""
-    out: dict[str, Any] = {}
+    out: dict[str, ParamType] = {}
     if not spec:
         return out
     for part in spec.split(","):
@@ -167,14 +171,14 @@ class O16nMagics(Magics):
 
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
-        self.client = None
+        self.client: Client | None = None
 
     # ------------------------------------------------------------ plumbing
     @property
     def user_ns(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
 
-    def _client(self):
+    def _client(self) -> Client:
         if self.client is None:
             try:
                 self.client = connect()
@@ -233,7 +237,7 @@ class O16nMagics(Magics):
         if self.client is not None:
             self.client.close()
         self.client = fresh
-        print(f"o16n: logged in to {self.client.url}" + (f" as {self.client.username}" if self.client.username else ""))
+        print(f"o16n: logged in to {fresh.url}" + (f" as {fresh.username}" if fresh.username else ""))
 
     def _cmd_logout(self, args: list[str]) -> None:
         if self.client is None:
@@ -252,14 +256,14 @@ class O16nMagics(Magics):
         print(f"o16n: connected to {client.url}{who}; server status: {code}")
         return None
 
-    def _cmd_services(self, args: list[str]):
+    def _cmd_services(self, args: list[str]) -> ServiceList:
         p = _Parser(prog="%o16n services")
         p.add_argument("name", nargs="?")
         p.add_argument("version", nargs="?")
         ns = p.parse_args(args)
         return self._client().list_services(ns.name, ns.version)
 
-    def _cmd_consume(self, args: list[str]):
+    def _cmd_consume(self, args: list[str]) -> ServiceResult:
         name, version, inputs = parse_consume(args, self.user_ns)
         service = self._client().get_service(name, version)
         return service.consume(**inputs)
@@ -279,7 +283,7 @@ class O16nMagics(Magics):
         self._client().delete_service(ns.name, ns.version)
         print(f"o16n: deleted {ns.name} {ns.version}")
 
-    def _cmd_batch(self, args: list[str]):
+    def _cmd_batch(self, args: list[str]) -> BatchResult:
         p = _Parser(prog="%o16n batch")
         p.add_argument("name")
         p.add_argument("version", nargs="?")
@@ -301,11 +305,15 @@ class O16nMagics(Magics):
         p.add_argument("--inputs", "-i", default="")
         p.add_argument("--outputs", "-o", default="")
         p.add_argument("--objects", "--models", default="")
-        p.add_argument("--artifacts", default="")
+        p.add_argument("--output-files", "--artifacts", dest="output_files", default="",
+                       help="files the code writes that callers get back (--artifacts: the old name)")
         p.add_argument("--alias")
         p.add_argument("--init-cell", action="store_true")
         p.add_argument("--update", action="store_true", help="patch an existing version")
         ns = p.parse_args(args)
+        for old, new in (("--models", "--objects"), ("--artifacts", "--output-files")):
+            if any(a == old or a.startswith(old + "=") for a in args):
+                print(f"o16n: {old} is deprecated; use {new}", file=sys.stderr)
         init, code = split_cell(cell, ns.init_cell)
         if not code.strip():
             raise MagicError("the cell is empty: write the service code below %%o16n publish")
@@ -320,8 +328,8 @@ class O16nMagics(Magics):
             definition.inputs(**parse_params(ns.inputs))
         if ns.outputs or not ns.update:
             definition.outputs(**parse_params(ns.outputs))
-        if ns.artifacts:
-            definition.artifacts([a.strip() for a in ns.artifacts.split(",") if a.strip()])
+        if ns.output_files:
+            definition.output_files([a.strip() for a in ns.output_files.split(",") if a.strip()])
         names = [n.strip() for n in ns.objects.split(",") if n.strip()]
         if names:
             taken = capture(self.user_ns, names)
@@ -333,7 +341,7 @@ class O16nMagics(Magics):
         ins = ", ".join(f"{n}: {t.wire}" for n, t in service.inputs.items())
         outs = ", ".join(f"{n}: {t.wire}" for n, t in service.outputs.items())
         verb = "updated" if ns.update else "published"
-        print(f"o16n: {verb} {service.name} {service.version}: POST {self.client.url}{service.api} "
+        print(f"o16n: {verb} {service.name} {service.version}: POST {self._client().url}{service.api} "
               f"({ins}) -> ({outs})")
 
 

@@ -199,8 +199,8 @@ class TestResultDisplay:
         assert json.dumps(data)
         assert "text/html" in bundle and "y = 10" in bundle["text/plain"]
         assert isinstance(r["df"], pd.DataFrame)
-        assert r.artifact("a.txt") == b"hello" and r.artifact("a.txt", encoding="utf-8") == "hello"
-        assert r.artifact("b.png") is None
+        assert r.output_file("a.txt") == b"hello" and r.output_file("a.txt", encoding="utf-8") == "hello"
+        assert r.output_file("b.png") is None
 
     def test_batch_result(self):
         body = {"state": "Complete", "completedItemCount": 2, "totalItemCount": 2,
@@ -380,7 +380,7 @@ class TestWire:
     def test_deploy_sequence_with_objects(self, fake):
         client = _connect(fake)
         svc = (client.service("iris").version("1.0").description("d").code_fn(score)
-               .models(clf={"w": 1}).objects(names=["a", "b"]).artifacts(["out.png"]).deploy())
+               .objects(clf={"w": 1}).objects(names=["a", "b"]).output_files(["out.png"]).deploy())
         sent = [(m, p) for m, p, _ in fake.calls[1:]]
         assert sent == [
             ("POST", "/sessions"),
@@ -470,7 +470,7 @@ def test_live_deploy_code_fn_inferred_types(client):
         return names[int(clf.predict([flower_data])[0])]
 
     name = _unique("iris")
-    svc = client.service(name).version("v1").description("iris").code_fn(predict_iris).models(clf=clf, names=names).deploy()
+    svc = client.service(name).version("v1").description("iris").code_fn(predict_iris).objects(clf=clf, names=names).deploy()
     try:
         assert svc.inputs["flower_data"].wire == "vector" and svc.outputs["result"].wire == "character"
         r = svc.predict_iris([5.1, 3.5, 1.4, 0.2])
@@ -582,17 +582,17 @@ def test_live_batch_of_100_rows_with_progress(client, capsys):
         client.delete_service(name, "1")
 
 
-def test_live_batch_artifacts(client, tmp_path):
+def test_live_batch_output_files(client, tmp_path):
     name = _unique("files")
     code = "open('out.txt', 'w').write('row %d' % i)\ny = i"
-    svc = client.service(name).version("1").code_str(code).inputs(i=int).outputs(y=int).artifacts(["out.txt"]).deploy()
+    svc = client.service(name).version("1").code_str(code).inputs(i=int).outputs(y=int).output_files(["out.txt"]).deploy()
     try:
         r = svc(3)
-        assert r.artifact("out.txt", encoding="utf-8") == "row 3"
+        assert r.output_file("out.txt", encoding="utf-8") == "row 3"
         batch = svc.batch([{"i": 0}, {"i": 1}]).start()
         batch.wait(timeout=120, progress=False)
-        assert "out.txt" in batch.list_artifacts(1)
-        assert batch.artifact(1, "out.txt") == b"row 1"
+        assert "out.txt" in batch.list_output_files(1)
+        assert batch.output_file(1, "out.txt") == b"row 1"
         paths = batch.download(0, "out.txt", tmp_path)
         assert open(paths[0]).read() == "row 0"
     finally:

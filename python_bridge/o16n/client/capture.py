@@ -101,7 +101,7 @@ class CaptureResult:
         rows = [f"<tr><td>{esc(k)}</td><td>{_human(s)}</td><td>captured</td></tr>" for k, s in self.sizes.items()]
         rows += [f"<tr><td>{esc(k)}</td><td></td><td style='color:#c62828'>{esc(w)}</td></tr>"
                  for k, w in self.failed.items()]
-        return ("<table><tr><th>variable</th><th>size</th><th>status</th></tr>" + "".join(rows) + "</table>")
+        return ("<table><tr><th>object</th><th>size</th><th>status</th></tr>" + "".join(rows) + "</table>")
 
 
 def _human(size: int) -> str:

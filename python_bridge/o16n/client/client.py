@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 
 from .definition import ServiceDefinition
 from .errors import AuthenticationError, InvalidInput, NotFound, O16nError
+from .results import ServiceResult
 from .service import Service
 from .session import Session
 from .transport import Transport, path
@@ -22,7 +24,7 @@ DEFAULT_URL = "http://localhost:12800"
 SERVICES_MIME = "application/vnd.o16n.services+json"
 
 
-class ServiceList(list):
+class ServiceList(list[dict[str, Any]]):
     """A list of service descriptions (dicts) that shows itself as a table in notebooks."""
 
     COLUMNS = ("name", "version", "operationId", "inputs", "outputs", "versionPublishedBy", "creationTime", "description")
@@ -152,6 +154,79 @@ class Client:
         self._transport.request("DELETE", path("services", name, version))
         return True
 
+    def post_service(self, name: str, version: str | None, body: dict[str, Any]) -> str:
+        """``POST /services/{name}[/{version}]`` with a PublishWebServiceRequest; returns the version.
+
+        Without a version the server makes one (a UUID), read from the answer's ``/api/{name}/{version}``.
+        """
+        where = path("services", name, version) if version else path("services", name)
+        answer = self._transport.request("POST", where, json=body)
+        return version or str(answer).strip().strip('"').rstrip("/").rsplit("/", 1)[-1]
+
+    def patch_service(self, name: str, version: str, body: dict[str, Any]) -> None:
+        """``PATCH /services/{name}/{version}``: change only the fields in ``body``."""
+        self._transport.request("PATCH", path("services", name, version), json=body)
+
+    def update_service(self, name: str, version: str, *, description: str | None = None,
+                       **fields: Any) -> Service:
+        """Change a published version in place (description, or any PublishWebServiceRequest field
+        given by its wire name, e.g. ``operationId="score"``); returns the updated Service."""
+        body = dict(fields)
+        if description is not None:
+            body["description"] = description
+        if not body:
+            raise InvalidInput("update_service: nothing to change")
+        self.patch_service(name, version, body)
+        return self.get_service(name, version)
+
+    def swagger(self, name: str, version: str) -> dict[str, Any]:
+        """A service's swagger 2.0 document (``GET /api/{name}/{version}/swagger.json``)."""
+        doc = self._transport.request("GET", path("api", name, version, "swagger.json"))
+        return json.loads(doc) if isinstance(doc, str) else doc
+
+    def consume(self, name: str, version: str, inputs: dict[str, Any]) -> ServiceResult:
+        """Run a service once with JSON-ready ``inputs``; no type decoding (see `Service` for that)."""
+        started = time.perf_counter()
+        answer = self._transport.request("POST", path("api", name, version), json=inputs)
+        return ServiceResult(answer, name=name, version=version, elapsed=time.perf_counter() - started)
+
+    # ------------------------------------------------------------ batch executions
+    def start_batch(self, name: str, version: str, records: list[dict[str, Any]], parallel_count: int = 10) -> str:
+        """``POST /api/{name}/{version}/batch?parallelCount=N``; returns the execution id."""
+        body = self._transport.request("POST", path("api", name, version, "batch"),
+                                       params={"parallelCount": int(parallel_count)}, json=records)
+        lowered = {str(k).lower(): v for k, v in (body or {}).items()} if isinstance(body, dict) else {}
+        execution_id = lowered.get("batchexecutionid")
+        if not execution_id:
+            raise InvalidInput("the server did not return a batchExecutionId", body=body)
+        return str(execution_id)
+
+    def batch_status(self, name: str, version: str, execution_id: str,
+                     show_partial_results: bool = True) -> dict[str, Any]:
+        """The BatchWebServiceResult (state, counts, results so far) as the server sends it."""
+        flag = "true" if show_partial_results else "false"
+        body = self._transport.request("GET", path("api", name, version, "batch", execution_id),
+                                       params={"showPartialResults": flag})
+        return body if isinstance(body, dict) else {}
+
+    def cancel_batch(self, name: str, version: str, execution_id: str) -> list[str]:
+        """``DELETE`` an execution: cancels what is still running and deletes its results."""
+        return list(self._transport.request("DELETE", path("api", name, version, "batch", execution_id)) or [])
+
+    def list_batch_executions(self, name: str, version: str) -> list[str]:
+        return list(self._transport.request("GET", path("api", name, version, "batch")) or [])
+
+    def batch_output_files(self, name: str, version: str, execution_id: str, index: int) -> list[str]:
+        """Names of the files record ``index`` (0-based) of an execution produced."""
+        return list(self._transport.request("GET", path("api", name, version, "batch", execution_id, int(index),
+                                                          "files")) or [])
+
+    def batch_output_file(self, name: str, version: str, execution_id: str, index: int, file_name: str) -> bytes:
+        """The content of one file of record ``index`` (0-based)."""
+        response = self._transport.request("GET", path("api", name, version, "batch", execution_id, int(index),
+                                                         "files", file_name), raw=True)
+        return bytes(response.content)
+
     def _publish(self, definition: ServiceDefinition, *, update: bool) -> Service:
         body = definition.request_body(partial=update)
         version = definition._version
@@ -164,16 +239,14 @@ class Client:
             if blobs:
                 session = self.create_session()
                 for name, data in blobs.items():
-                    self._transport.request("POST", path("sessions", session.id, "workspace", name), content=data,
-                                            headers={"Content-Type": "application/octet-stream"})
+                    session.upload_object(name, data)
                 snapshot_id = session.snapshot()
                 body["snapshotId"] = snapshot_id
             if update:
-                self._transport.request("PATCH", path("services", definition.name, version), json=body)
-            elif version is None:
-                self._transport.request("POST", path("services", definition.name), json=body)
+                assert version is not None
+                self.patch_service(definition.name, version, body)
             else:
-                self._transport.request("POST", path("services", definition.name, version), json=body)
+                self.post_service(definition.name, version, body)
         finally:
             # The service keeps its own copy of the snapshot: drop the session and our snapshot.
             if session is not None:
@@ -206,6 +279,14 @@ class Client:
         if not session_id:
             raise O16nError(f"the server did not return a sessionId: {answer!r}")
         return Session(self, session_id, name)
+
+    def session(self, session_id: str) -> Session:
+        """A handle on an existing session of yours (no request is sent)."""
+        return Session(self, session_id)
+
+    def delete_session(self, session_id: str, force: bool = False) -> None:
+        """Close a session by id (``DELETE /sessions/{id}[/force]``)."""
+        self._transport.request("DELETE", path("sessions", session_id, "force") if force else path("sessions", session_id))
 
     def list_sessions(self) -> list[dict[str, Any]]:
         return list(self._transport.request("GET", "/sessions") or [])

@@ -15,9 +15,13 @@ from __future__ import annotations
 import inspect
 import textwrap
 import typing
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..wire import binding
+from ..wire.errors import WireError
+from ..wire.names import check_name
 from .capture import Serialized
 from .encoding import ParamType, definitions, param_type
 
@@ -26,10 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .service import Service
 
 DEFAULT_OUTPUT = "result"
-_RESULT_VAR = "__o16n_result"
 
 
-def function_source(fn: Callable) -> str:
+def function_source(fn: Callable[..., Any]) -> str:
     """The dedented source of a function (what ``code_fn`` publishes)."""
     if not callable(fn) or not hasattr(fn, "__code__"):
         raise TypeError(f"{fn!r} is not a Python function")
@@ -42,19 +45,19 @@ def function_source(fn: Callable) -> str:
     return textwrap.dedent(source).rstrip() + "\n"
 
 
-def _hints(fn: Callable) -> dict[str, Any]:
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn)
     except Exception:
         return dict(getattr(fn, "__annotations__", {}) or {})
 
 
-def _positional_names(fn: Callable) -> list[str]:
+def _positional_names(fn: Callable[..., Any]) -> list[str]:
     params = inspect.signature(fn).parameters.values()
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def infer_inputs(fn: Callable) -> dict[str, ParamType]:
+def infer_inputs(fn: Callable[..., Any]) -> dict[str, ParamType]:
     """Input types from a function's parameter annotations (every parameter must be annotated)."""
     hints = _hints(fn)
     out: dict[str, ParamType] = {}
@@ -66,7 +69,7 @@ def infer_inputs(fn: Callable) -> dict[str, ParamType]:
     return out
 
 
-def infer_outputs(fn: Callable) -> dict[str, ParamType]:
+def infer_outputs(fn: Callable[..., Any]) -> dict[str, ParamType]:
     """Output types from the return annotation: one output named ``result`` (none for ``-> None``)."""
     hints = _hints(fn)
     if "return" not in hints or hints["return"] is None or hints["return"] is type(None):
@@ -78,41 +81,34 @@ def infer_outputs(fn: Callable) -> dict[str, ParamType]:
 
 
 def call_code(fn_name: str, args: list[str], outputs: list[str], kwargs: list[str] | None = None) -> str:
-    """The line(s) that call the published function and bind its outputs."""
-    call_args = ", ".join(list(args) + [f"{k}={k}" for k in (kwargs or [])])
-    call = f"{fn_name}({call_args})"
-    if not outputs:
-        return call + "\n"
-    if len(outputs) == 1:
-        return f"{outputs[0]} = {call}\n"
-    lines = [f"{_RESULT_VAR} = {call}", f"if isinstance({_RESULT_VAR}, dict):"]
-    lines += [f"    {o} = {_RESULT_VAR}[{o!r}]" for o in outputs]
-    lines += ["else:", f"    {', '.join(outputs)}, = {_RESULT_VAR}", f"del {_RESULT_VAR}"]
-    return "\n".join(lines) + "\n"
+    """The line(s) that call the published function and bind its outputs (`o16n.wire.binding`)."""
+    return binding.call_code(binding.Binding(fn_name, tuple(args), tuple(kwargs or ())), outputs)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 class ServiceDefinition:
     """Builder of a standard (code + objects) web service. Every setter returns self."""
 
     def __init__(self, client: Client, name: str) -> None:
-        if not name or not str(name).strip():
-            raise ValueError("a service needs a name")
         self._client = client
-        self.name = str(name)
+        self.name = check_name(str(name), "name")  # the server's rule, before anything is sent
         self._version: str | None = None
         self._description: str | None = None
         self._alias: str | None = None
-        self._code_fn: Callable | None = None
+        self._code_fn: Callable[..., Any] | None = None
         self._code_str: str | None = None
-        self._init: Callable | str | None = None
+        self._init: Callable[..., Any] | str | None = None
         self._inputs: dict[str, ParamType] | None = None
         self._outputs: dict[str, ParamType] | None = None
         self._objects: dict[str, Any] = {}
-        self._artifacts: list[str] | None = None
+        self._output_files: list[str] | None = None
 
     # ---------------------------------------------------------------- setters
     def version(self, version: str) -> ServiceDefinition:
-        self._version = str(version)
+        self._version = check_name(str(version), "version")
         return self
 
     def description(self, text: str) -> ServiceDefinition:
@@ -124,12 +120,12 @@ class ServiceDefinition:
         self._alias = operation_id
         return self
 
-    def code_fn(self, fn: Callable, init: Callable | str | None = None) -> ServiceDefinition:
+    def code_fn(self, fn: Callable[..., Any], init: Callable[..., Any] | str | None = None) -> ServiceDefinition:
         function_source(fn)  # fail early when the source cannot be read
         self._code_fn, self._code_str, self._init = fn, None, init
         return self
 
-    def code_str(self, code: str, init: Callable | str | None = None) -> ServiceDefinition:
+    def code_str(self, code: str, init: Callable[..., Any] | str | None = None) -> ServiceDefinition:
         self._code_str, self._code_fn, self._init = code, None, init
         return self
 
@@ -146,16 +142,29 @@ class ServiceDefinition:
         self._objects.update(objs)
         return self
 
-    models = objects
+    def models(self, **objs: Any) -> ServiceDefinition:
+        """Deprecated name of `objects`."""
+        _deprecated("ServiceDefinition.models()", "objects()")
+        return self.objects(**objs)
+
+    def output_files(self, names: list[str] | tuple[str, ...] | str) -> ServiceDefinition:
+        """Files the code writes that consumers get back (Base64 in ``outputFiles``)."""
+        self._output_files = [names] if isinstance(names, str) else list(names)
+        return self
+
+    def output_file(self, name: str) -> ServiceDefinition:
+        self._output_files = (self._output_files or []) + [name]
+        return self
 
     def artifacts(self, names: list[str] | tuple[str, ...] | str) -> ServiceDefinition:
-        """Files the code writes that consumers get back (Base64 in ``outputFiles``)."""
-        self._artifacts = [names] if isinstance(names, str) else list(names)
-        return self
+        """Deprecated name of `output_files`."""
+        _deprecated("ServiceDefinition.artifacts()", "output_files()")
+        return self.output_files(names)
 
     def artifact(self, name: str) -> ServiceDefinition:
-        self._artifacts = (self._artifacts or []) + [name]
-        return self
+        """Deprecated name of `output_file`."""
+        _deprecated("ServiceDefinition.artifact()", "output_file()")
+        return self.output_file(name)
 
     # ---------------------------------------------------------------- building
     def resolved_inputs(self) -> dict[str, ParamType] | None:
@@ -180,18 +189,11 @@ class ServiceDefinition:
         fn = self._code_fn
         inputs = self.resolved_inputs() or {}
         outputs = list((self.resolved_outputs() or {}).keys())
-        sig = inspect.signature(fn).parameters
-        args, kwargs = [], []
-        for p in sig.values():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                continue
-            if p.name in inputs:
-                (kwargs if p.kind == p.KEYWORD_ONLY else args).append(p.name)
-            elif p.default is inspect.Parameter.empty:
-                raise ValueError(f"parameter {p.name!r} of {fn.__name__} is not a declared input and has no default")
-            else:
-                break  # later positional parameters would shift; keep the default from here on
-        return function_source(fn) + "\n" + call_code(fn.__name__, args, outputs, kwargs)
+        try:
+            bound = binding.bind_parameters(fn.__name__, binding.params_of(fn), inputs)
+        except WireError as exc:
+            raise ValueError(exc.message) from None
+        return binding.function_code(function_source(fn), bound, outputs)
 
     def build_init(self) -> str | None:
         init = self._init
@@ -221,7 +223,7 @@ class ServiceDefinition:
             "inputParameterDefinitions": definitions(inputs) if inputs is not None else None,
             "outputParameterDefinitions": definitions(outputs) if outputs is not None else None,
             "initCode": self.build_init(),
-            "outputFileNames": self._artifacts,
+            "outputFileNames": self._output_files,
         }
         for key, value in fields.items():
             if value is not None:

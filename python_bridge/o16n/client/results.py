@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import html
 import json
+import warnings
 from typing import Any
 
 from .encoding import ParamType, decode_output
 
 RESULT_MIME = "application/vnd.o16n.result+json"
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -22,7 +27,7 @@ class ServiceResult:
 
     ``outputs`` maps output name -> decoded value; ``raw_outputs`` keeps the JSON as received.
     ``error``/``console_output``/``success``/``changed_files``/``output_files`` mirror the wire;
-    files are Base64 on the wire and decoded on demand with :meth:`artifact`.
+    output files are Base64 on the wire and decoded on demand with :meth:`output_file`.
     """
 
     def __init__(self, body: dict[str, Any] | None, *, name: str | None = None, version: str | None = None,
@@ -57,12 +62,7 @@ class ServiceResult:
     def __contains__(self, name: object) -> bool:
         return name in self.outputs
 
-    @property
-    def artifacts(self) -> dict[str, str | None]:
-        """Output files as sent (name -> Base64 text, None when the service did not write it)."""
-        return self.output_files
-
-    def artifact(self, name: str, decode: bool = True, encoding: str | None = None) -> bytes | str | None:
+    def output_file(self, name: str, decode: bool = True, encoding: str | None = None) -> bytes | str | None:
         """The content of one output file: bytes (or text when ``encoding`` is given); None if absent."""
         if name not in self.output_files:
             raise KeyError(f"no output file {name!r}; this result has {sorted(self.output_files)}")
@@ -71,6 +71,17 @@ class ServiceResult:
             return data
         content = base64.b64decode(data)
         return content.decode(encoding) if encoding else content
+
+    @property
+    def artifacts(self) -> dict[str, str | None]:
+        """Deprecated name of `output_files` (name -> Base64 text, None when not written)."""
+        _deprecated("ServiceResult.artifacts", "output_files")
+        return self.output_files
+
+    def artifact(self, name: str, decode: bool = True, encoding: str | None = None) -> bytes | str | None:
+        """Deprecated name of `output_file`."""
+        _deprecated("ServiceResult.artifact()", "output_file()")
+        return self.output_file(name, decode, encoding)
 
     def raise_for_error(self) -> ServiceResult:
         """Raise ``ServiceFailed`` when the service code failed; returns self otherwise."""
@@ -191,7 +202,7 @@ class BatchResult:
 
     def outputs(self, name: str | None = None) -> list[Any]:
         """One output across all records (None for records without a result yet)."""
-        out = []
+        out: list[Any] = []
         for item in self.results:
             if not item.raw:
                 out.append(None)
@@ -199,7 +210,7 @@ class BatchResult:
                 out.append(item.output(name) if item.outputs else None)
         return out
 
-    def to_frame(self):
+    def to_frame(self) -> Any:
         """A pandas DataFrame: one row per record, one column per output, plus success and error."""
         import pandas as pd
         rows = []

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import inspect
-import json
 import keyword
 import os
 import time
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,10 @@ from .transport import path
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 class Service:
@@ -32,8 +36,8 @@ class Service:
         lowered = {str(k).lower(): v for k, v in meta.items()}
         self._client = client
         self.meta = meta
-        self.name: str = lowered.get("name")
-        self.version: str = lowered.get("version")
+        self.name: str = str(lowered.get("name"))
+        self.version: str = str(lowered.get("version"))
         self.description: str = lowered.get("description") or ""
         self.operation_id: str | None = lowered.get("operationid") or None
         self.runtime_type: str | None = lowered.get("runtimetype")
@@ -42,7 +46,7 @@ class Service:
         self.snapshot_id: str | None = lowered.get("snapshotid")
         self.code: str | None = lowered.get("code")
         self.init_code: str | None = lowered.get("initcode")
-        self.artifacts: list[str] = list(lowered.get("outputfilenames") or [])
+        self.output_file_names: list[str] = list(lowered.get("outputfilenames") or [])
         self.permission: str | None = lowered.get("mypermissiononservice")
         wire_in = from_definitions(lowered.get("inputparameterdefinitions"))
         wire_out = from_definitions(lowered.get("outputparameterdefinitions"))
@@ -52,6 +56,12 @@ class Service:
         self.outputs: dict[str, ParamType] = {k: (output_types or {}).get(k, v) if (output_types or {}).get(k, v).wire == v.wire else v
                                               for k, v in wire_out.items()}
         self._install_operation()
+
+    @property
+    def artifacts(self) -> list[str]:
+        """Deprecated name of `output_file_names`."""
+        _deprecated("Service.artifacts", "output_file_names")
+        return self.output_file_names
 
     # ------------------------------------------------------------ consume
     @property
@@ -85,7 +95,7 @@ class Service:
             lines.append(f":returns: {n} ({t.wire} -> {t.python_name})")
         return "\n".join(lines)
 
-    def _bind(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         names = list(self.inputs)
         if len(args) > len(names):
             raise TypeError(f"{self.name} {self.version} takes {len(names)} input(s) "
@@ -104,20 +114,16 @@ class Service:
 
     def consume(self, *args: Any, **kwargs: Any) -> ServiceResult:
         """Run the service once; inputs positionally (declared order) or by name."""
-        body = self._bind(args, kwargs)
-        started = time.perf_counter()
-        answer = self._client._transport.request("POST", self.api, json=body)
-        elapsed = time.perf_counter() - started
-        return ServiceResult(answer, name=self.name, version=self.version,
-                             output_types=self.outputs, elapsed=elapsed)
+        result = self._client.consume(self.name, self.version, self._bind(args, kwargs))
+        return ServiceResult(result.raw, name=self.name, version=self.version,
+                             output_types=self.outputs, elapsed=result.elapsed)
 
     __call__ = consume
 
     # ------------------------------------------------------------ describe
     def swagger(self) -> dict[str, Any]:
         """The service's swagger 2.0 document (``GET /api/{name}/{version}/swagger.json``)."""
-        doc = self._client._transport.request("GET", self.api + "/swagger.json")
-        return json.loads(doc) if isinstance(doc, str) else doc
+        return self._client.swagger(self.name, self.version)
 
     def capabilities(self) -> dict[str, Any]:
         """What this service is and how to call it (the same keys as the Microsoft SDK's)."""
@@ -135,7 +141,7 @@ class Service:
             "outputs": {n: t.wire for n, t in self.outputs.items()},
             "inputs_encoded": {n: t.python_name for n, t in self.inputs.items()},
             "outputs_encoded": {n: t.python_name for n, t in self.outputs.items()},
-            "artifacts": list(self.artifacts),
+            "artifacts": list(self.output_file_names),  # the Microsoft SDK's key
             "operation_id": op,
             "swagger": self._client.url + self.api + "/swagger.json",
             "public-functions": {
@@ -161,7 +167,7 @@ class Service:
         return Batch(self, [], execution_id=execution_id)
 
     def list_batch_executions(self) -> list[str]:
-        return list(self._client._transport.request("GET", self.api + "/batch") or [])
+        return self._client.list_batch_executions(self.name, self.version)
 
     def _records(self, records: Any) -> list[dict[str, Any]]:
         if not self.inputs:
@@ -215,11 +221,8 @@ class Batch:
         self.execution_id = execution_id
 
     @property
-    def api(self) -> str:
-        return self.service.api + "/batch"
-
-    def _t(self):
-        return self.service._client._transport
+    def _client(self) -> Client:
+        return self.service._client
 
     def _need_id(self) -> str:
         if not self.execution_id:
@@ -228,20 +231,15 @@ class Batch:
 
     def start(self) -> Batch:
         """``POST /api/{name}/{version}/batch?parallelCount=N`` with the records; returns self."""
-        body = self._t().request("POST", self.api, params={"parallelCount": int(self.parallel_count)},
-                                 json=self.records)
-        lowered = {str(k).lower(): v for k, v in (body or {}).items()} if isinstance(body, dict) else {}
-        self.execution_id = lowered.get("batchexecutionid")
-        if not self.execution_id:
-            raise InvalidInput("the server did not return a batchExecutionId", body=body)
+        self.execution_id = self._client.start_batch(self.service.name, self.service.version, self.records,
+                                                     self.parallel_count)
         return self
 
     def results(self, show_partial_results: bool = True) -> BatchResult:
         """The current state and (partial) results."""
-        flag = "true" if show_partial_results else "false"
-        body = self._t().request("GET", self.api + path(self._need_id()),
-                                 params={"showPartialResults": flag})
-        return BatchResult(body, execution_id=self.execution_id, name=self.service.name,
+        execution_id = self._need_id()
+        body = self._client.batch_status(self.service.name, self.service.version, execution_id, show_partial_results)
+        return BatchResult(body, execution_id=execution_id, name=self.service.name,
                            version=self.service.version, output_types=self.service.outputs)
 
     def wait(self, timeout: float | None = None, poll_interval: float = 0.5, progress: bool = True) -> BatchResult:
@@ -282,27 +280,37 @@ class Batch:
 
     def cancel(self) -> list[str]:
         """``DELETE`` the execution: cancels what is still running and deletes its results."""
-        return self._t().request("DELETE", self.api + path(self._need_id())) or []
+        return self._client.cancel_batch(self.service.name, self.service.version, self._need_id())
+
+    def list_output_files(self, index: int) -> list[str]:
+        """Names of the files record ``index`` (0-based) produced."""
+        return self._client.batch_output_files(self.service.name, self.service.version, self._need_id(), index)
+
+    def output_file(self, index: int, name: str) -> bytes:
+        """The content of one file of record ``index`` (0-based)."""
+        return self._client.batch_output_file(self.service.name, self.service.version, self._need_id(), index, name)
 
     def list_artifacts(self, index: int) -> list[str]:
-        """Names of the files record ``index`` (0-based) produced."""
-        return list(self._t().request("GET", self.api + path(self._need_id(), int(index), "files")) or [])
+        """Deprecated name of `list_output_files`."""
+        _deprecated("Batch.list_artifacts()", "list_output_files()")
+        return self.list_output_files(index)
 
     def artifact(self, index: int, name: str) -> bytes:
-        """The content of one file of record ``index`` (0-based)."""
-        response = self._t().request("GET", self.api + path(self._need_id(), int(index), "files", name), raw=True)
-        return response.content
+        """Deprecated name of `output_file`."""
+        _deprecated("Batch.artifact()", "output_file()")
+        return self.output_file(index, name)
 
-    def download(self, index: int, name: str | None = None, destination: str | os.PathLike | None = None) -> list[str]:
-        """Save one file (or all files) of record ``index`` into ``destination``; returns the paths."""
+    def download(self, index: int, name: str | None = None,
+                 destination: str | os.PathLike[str] | None = None) -> list[str]:
+        """Save one output file (or all of them) of record ``index`` into ``destination``; returns the paths."""
         destination = os.fspath(destination or os.getcwd())
         os.makedirs(destination, exist_ok=True)
-        names = [name] if name else self.list_artifacts(index)
+        names = [name] if name else self.list_output_files(index)
         paths = []
         for n in names:
             target = os.path.join(destination, os.path.basename(n))
             with open(target, "wb") as fh:
-                fh.write(self.artifact(index, n))
+                fh.write(self.output_file(index, n))
             paths.append(target)
         return paths
 

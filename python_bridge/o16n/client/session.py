@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .capture import CaptureResult, Serialized
 from .encoding import to_json
@@ -12,6 +13,7 @@ from .transport import path
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
+    from .transport import Transport
 
 
 @dataclass
@@ -31,7 +33,7 @@ class ExecuteResult:
         outputs: dict[str, Any] = {}
         for item in lowered.get("outputparameters") or []:
             item_l = {str(k).lower(): v for k, v in item.items()}
-            outputs[item_l.get("name")] = item_l.get("value")
+            outputs[str(item_l.get("name"))] = item_l.get("value")
         return cls(success=bool(lowered.get("success")), error=lowered.get("errormessage") or "",
                    console_output=lowered.get("consoleoutput") or "", outputs=outputs,
                    changed_files=list(lowered.get("changedfiles") or []), raw=body or {})
@@ -47,7 +49,7 @@ class Session:
         self.closed = False
 
     @property
-    def _t(self):
+    def _t(self) -> Transport:
         return self._client._transport
 
     def _p(self, *more: Any) -> str:
@@ -64,14 +66,25 @@ class Session:
         return ExecuteResult.from_json(self._t.request("POST", self._p("execute"), json=body))
 
     def put_object(self, name: str, obj: Any) -> None:
-        """Store ``obj`` (dill-serialized here, or already `Serialized`) as workspace variable ``name``."""
+        """Store ``obj`` (dill-serialized here, or already `Serialized`) as workspace object ``name``."""
         if isinstance(obj, Serialized):
             data = obj.data
         else:
             import dill
             data = dill.dumps(obj)
-        self._t.request("POST", self._p("workspace", name), content=data,
-                        headers={"Content-Type": "application/octet-stream"})
+        self.upload_object(name, data)
+
+    def upload_object(self, name: str, content: bytes | Iterable[bytes], size: int | None = None) -> None:
+        """Upload already dill-serialized bytes as object ``name``; ``content`` may be a re-iterable
+        stream of chunks (sent again from the start if a 401 makes the client retry)."""
+        headers = {"Content-Type": "application/octet-stream"}
+        if size is not None:
+            headers["Content-Length"] = str(size)
+        self._t.request("POST", self._p("workspace", name), content=content, headers=headers)
+
+    def upload_file(self, file_name: str, handle: BinaryIO) -> None:
+        """Put a file into the session's working directory (``POST /sessions/{id}/files``)."""
+        self._t.request("POST", self._p("files"), files={"file": (file_name, handle, "application/octet-stream")})
 
     def put_capture(self, captured: CaptureResult) -> list[str]:
         """Upload every object of a `capture()` result; returns the names uploaded."""
@@ -80,7 +93,7 @@ class Session:
         return list(captured.objects)
 
     def get_object(self, name: str) -> Any:
-        """Fetch a workspace variable and unpickle it locally (your own data only)."""
+        """Fetch a workspace object and unpickle it locally (your own data only)."""
         import dill
         response = self._t.request("GET", self._p("workspace", name), raw=True)
         return dill.loads(response.content)

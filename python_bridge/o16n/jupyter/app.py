@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -35,13 +36,17 @@ class O16n(ExtensionApp):
                                              "without it the user logs in from the lab.")
     data_dir = Unicode(config=True, help="Data directory of the embedded server (database, snapshots, "
                                          "admin-password); default <Jupyter data dir>/o16n.")
-    embedded_port = Integer(0, config=True, help="Port of the embedded server (0: a free loopback port).")
-    kernel_timeout = Float(30.0, config=True, help="Seconds a kernel may stay busy before listing or "
-                                                   "capturing its variables gives 409.")
+    embedded_port = Integer(0, config=True, help="Port of the embedded server (0: the port it had last time when "
+                                                 "it is free, else a free loopback port; kept in the data dir).")
+    kernel_timeout = Float(30.0, config=True, help="Seconds a kernel may stay busy before listing, analyzing, "
+                                                   "testing or capturing its objects gives 409.")
+    test_timeout = Float(300.0, config=True, help="Seconds a Test run of service code may take in the kernel.")
     request_timeout = Float(300.0, config=True, help="Seconds one call to the o16n server may take.")
-    capture_dir = Unicode("", config=True, help="Where kernels write serialized variables before upload "
+    capture_dir = Unicode("", config=True, help="Where kernels write serialized objects before upload "
                                                 "(a private 0700 directory is made inside; default: the "
                                                 "system temp dir). Needs room for the biggest publish.")
+    jobs_dir = Unicode(config=True, help="Where publish jobs are kept, so they survive restarts; "
+                                         "default <data_dir>/publish-jobs.")
 
     @default("server_url")
     def _default_url(self) -> str:
@@ -50,6 +55,10 @@ class O16n(ExtensionApp):
     @default("data_dir")
     def _default_data_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "o16n")
+
+    @default("jobs_dir")
+    def _default_jobs_dir(self) -> str:
+        return str(Path(self.data_dir).expanduser() / "publish-jobs")
 
     @default("username")
     def _default_username(self) -> str:
@@ -61,6 +70,7 @@ class O16n(ExtensionApp):
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
+        assert serverapp is not None
         credentials = KernelCredentials(serverapp.runtime_dir)
         embedded = None
         if not self.server_url:
@@ -73,15 +83,16 @@ class O16n(ExtensionApp):
         self.connection.configure_auto_login(self.username or None, self.password or None)
         self.publisher = Publisher(self.connection, serverapp.kernel_manager, serverapp.root_dir,
                                    bool(getattr(serverapp.contents_manager, "allow_hidden", False)),
-                                   self.kernel_timeout, self.capture_dir or None)
+                                   self.kernel_timeout, self.capture_dir or None, Path(self.jobs_dir).expanduser())
         where = f"embedded server {embedded.url}" if embedded else f"remote server {url}"
         self.log.info("o16n: publishing to the %s", where)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(HANDLERS)
 
-    async def _start_jupyter_server_extension(self, serverapp) -> None:  # noqa: ANN001
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         self.connection.start_background()  # log in now rather than on the first request
+        self.publisher.recover()  # jobs a previous run left in flight: remove what they created
 
     async def stop_extension(self) -> None:
         await self.publisher.stop()  # jobs roll back while the o16n server is still there

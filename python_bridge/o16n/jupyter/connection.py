@@ -1,21 +1,27 @@
-"""The extension's link to its one o16n server: login, tokens, and blocking calls off the event loop.
+"""The extension's link to its one o16n server: login states, the relay's grant, blocking calls.
 
-Two grants are held, both server-side only:
-- the relay's (`client`): used for every /o16n/ call the lab makes;
-- the kernels' (`kernel_tokens`): its short-lived access token is written to the kernels'
-  credentials file and renewed before expiry. Renewing rotates that grant only, so the relay never
-  disturbs kernels and the other way round.
-In remote mode the password is used once to log in and then forgotten (the refresh tokens carry
-on); the embedded server's admin password is on disk anyway, so there it is kept to log in again
-if the server's data were reset.
+The connection is in one of four login states, changed only by `transition` (a pure function of
+the state and an event) through `Connection._apply`:
+
+    starting    the embedded server is starting, or a login by ourselves is under way
+    logged out  nobody is logged in (remote mode before POST /o16n/login, or after a logout)
+    logged in   the relay holds a grant (`client`) and the kernels theirs (`tokens.KernelTokens`)
+    failed      the last login by ourselves failed, or the server stopped taking our grant; `message`
+
+Two grants are held, both server-side only: the relay's (`client`, used for every /o16n/ call the
+lab makes) and the kernels' (a short-lived access token in the kernels' credentials file). In
+remote mode the password is used once to log in and then forgotten (the refresh tokens carry on);
+the embedded server's admin password is on disk anyway, so there it is kept to log in again if the
+server's data were reset.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from o16n.client import Client, O16nError
@@ -24,10 +30,60 @@ from o16n.client.transport import Transport
 from .credentials import KernelCredentials
 from .embedded import ADMIN, EmbeddedServer
 from .errors import RelayError, from_client_error
+from .tokens import KernelTokens
 
 T = TypeVar("T")
-# Rewrite the kernels' token when this share of its lifetime is left.
-RENEW_SHARE = 0.25
+
+
+class Login(StrEnum):
+    STARTING = "starting"
+    LOGGED_OUT = "logged out"
+    LOGGED_IN = "logged in"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    login: Login
+    username: str | None = None
+    message: str | None = None
+
+
+# ---------------------------------------------------------------- events
+@dataclass(frozen=True)
+class LoginStarted:
+    message: str
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    username: str
+
+
+@dataclass(frozen=True)
+class LoggedOut:
+    message: str
+
+
+@dataclass(frozen=True)
+class LoginFailed:
+    message: str
+
+
+Event = LoginStarted | LoggedIn | LoggedOut | LoginFailed
+
+
+def transition(state: ConnectionState, event: Event) -> ConnectionState:
+    """The one place login states change."""
+    if isinstance(event, LoggedIn):
+        return ConnectionState(Login.LOGGED_IN, event.username)
+    if isinstance(event, LoggedOut):
+        return ConnectionState(Login.LOGGED_OUT, None, event.message)
+    if isinstance(event, LoginFailed):
+        return ConnectionState(Login.FAILED, None, event.message)
+    if state.login == Login.LOGGED_IN:  # a login attempt while logged in keeps the grant until it succeeds
+        return state
+    return ConnectionState(Login.STARTING, None, event.message)
 
 
 def _grant(url: str, username: str, password: str, keep_password: bool, timeout: float) -> Transport:
@@ -48,39 +104,44 @@ def _grant(url: str, username: str, password: str, keep_password: bool, timeout:
 
 
 class Connection:
-    """Embedded or remote o16n server, the user logged in to it, and the kernels' token file."""
+    """Embedded or remote o16n server, who is logged in to it, and the kernels' token file."""
 
     def __init__(self, *, url: str | None, embedded: EmbeddedServer | None, credentials: KernelCredentials,
                  log: Any, request_timeout: float = 300.0, threads: int = 8) -> None:
         self.embedded = embedded
         self.url = (embedded.url if embedded else url or "").rstrip("/")
         self.mode = "embedded" if embedded else "remote"
-        self.credentials = credentials
         self.log = log
         self.request_timeout = request_timeout
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="o16n")
         self.client: Client | None = None
-        self.kernel_tokens: Transport | None = None
-        self.username: str | None = None
-        self.message: str | None = None  # why we are not connected, when we are not
+        self.tokens = KernelTokens(credentials, self.url, self.run)
+        self.state = ConnectionState(Login.STARTING, None, "the embedded o16n server is starting") if embedded \
+            else ConnectionState(Login.LOGGED_OUT, None, "not logged in")
         self._login_lock = asyncio.Lock()
-        self._background: asyncio.Task | None = None
+        self._background: asyncio.Task[None] | None = None
         self._auto_login: tuple[str, str] | None = None
-        self._token_issued_at = 0.0
         self._stopping = False
         credentials.export(self.url)
 
+    def _apply(self, event: Event) -> None:
+        self.state = transition(self.state, event)
+
+    @property
+    def username(self) -> str | None:
+        return self.state.username
+
     # ------------------------------------------------------------ running blocking client calls
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, where: str = "publish") -> T:
         """Run a blocking `o16n.client` call in the thread pool; client errors become RelayErrors."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.executor, lambda: fn(*args))
         except O16nError as exc:
-            raise from_client_error(exc, self.url) from None
+            raise from_client_error(exc, self.url, where) from None
 
     async def require_client(self) -> Client:
-        """The relay's client; waits for the embedded server's first login."""
+        """The relay's client; logs in by ourselves first when we may (waits for the embedded server)."""
         self.start_background()
         if self.client is None and self._auto_login:
             if self.mode == "embedded":
@@ -88,8 +149,8 @@ class Connection:
             else:
                 await self._login_remote()
         if self.client is None:
-            if self.message and self.mode == "embedded":
-                raise RelayError(502, self.message)
+            if self.state.login == Login.FAILED and self.mode == "embedded":
+                raise RelayError(502, self.state.message or "the embedded o16n server is not available")
             raise RelayError(401, "not logged in to the o16n server at " + self.url +
                              ": log in first (POST /o16n/login)")
         return self.client
@@ -101,6 +162,7 @@ class Connection:
             self._auto_login = (username or ADMIN, password or self.embedded.password)
         elif username and password:
             self._auto_login = (username, password)
+            self._apply(LoginStarted(f"logging in to {self.url} as {username}"))
 
     async def login(self, username: str, password: str, if_needed: bool = False) -> None:
         async with self._login_lock:
@@ -114,10 +176,9 @@ class Connection:
                 await self.run(relay.close)
                 raise
             await self._drop_grants()
-            self.client, self.kernel_tokens, self.username = Client(relay), kernels, username
-            self.message = None
-            self._token_issued_at = time.time()
-            self.credentials.write(self.url, kernels.access_token or "", kernels.expires_at)
+            self.client = Client(relay)
+            self.tokens.take(kernels)
+            self._apply(LoggedIn(username))
             self.log.info("o16n: logged in to %s as %s", self.url, username)
 
     async def _login_remote(self) -> None:
@@ -125,8 +186,9 @@ class Connection:
         try:
             await self.login(*self._auto_login, if_needed=True)
         except RelayError as exc:
-            self.message = f"cannot log in to {self.url} as {self._auto_login[0]}: {exc.message}"
-            raise RelayError(exc.status, self.message) from None
+            message = f"cannot log in to {self.url} as {self._auto_login[0]}: {exc.message}"
+            self._apply(LoginFailed(message))
+            raise RelayError(exc.status, message) from None
 
     async def login_as_admin(self) -> None:
         """Embedded mode: log in as the embedded server's admin again (after a logout)."""
@@ -134,18 +196,18 @@ class Connection:
         self.configure_auto_login(None, None)
         await self._login_embedded(wait=True)
         if self.client is None:
-            raise RelayError(502, self.message or "cannot log in to the embedded o16n server")
+            raise RelayError(502, self.state.message or "cannot log in to the embedded o16n server")
 
     async def logout(self) -> None:
         async with self._login_lock:
             self._auto_login = None  # stay logged out until POST /o16n/login
             await self._drop_grants()
+            self._apply(LoggedOut("not logged in" if self.mode == "remote"
+                                  else "logged out: log in again to use the embedded o16n server"))
 
     async def _drop_grants(self) -> None:
-        client, kernels = self.client, self.kernel_tokens
-        self.client = self.kernel_tokens = None
-        self.username = None
-        self.credentials.clear()
+        client, kernels = self.client, self.tokens.release()
+        self.client = None
         for closable in (client, kernels):
             if closable is not None:
                 try:  # revokes the refresh token; the server may be gone, which is fine
@@ -155,6 +217,8 @@ class Connection:
 
     async def _login_embedded(self, wait: bool) -> None:
         assert self.embedded is not None
+        if self.client is None:
+            self._apply(LoginStarted("the embedded o16n server is starting"))
         try:
             if not self.embedded.running:
                 self.embedded.start()
@@ -162,10 +226,10 @@ class Connection:
             if self.client is None and self._auto_login:
                 await self.login(*self._auto_login, if_needed=True)
         except RelayError as exc:
-            self.message = f"cannot log in to the embedded o16n server as {self._auto_login[0]}: {exc.message}" \
-                if self._auto_login else exc.message
+            who = self._auto_login[0] if self._auto_login else ADMIN
+            self._apply(LoginFailed(f"cannot log in to the embedded o16n server as {who}: {exc.message}"))
         except RuntimeError as exc:
-            self.message = str(exc)
+            self._apply(LoginFailed(str(exc)))
 
     # ------------------------------------------------------------ background: start, keep tokens fresh
     def start_background(self) -> None:
@@ -180,9 +244,9 @@ class Connection:
             try:
                 await self._login_remote()
             except RelayError:
-                pass  # the message says why; requests try again
+                pass  # the state says why; requests try again
         while not self._stopping:
-            await asyncio.sleep(self._next_check())
+            await asyncio.sleep(self.tokens.next_check())
             if self._stopping:
                 break
             if self.embedded is not None and not self.embedded.running:
@@ -190,56 +254,35 @@ class Connection:
                 await self._login_embedded(wait=False)
             await self._renew_kernel_token()
 
-    def _next_check(self) -> float:
-        kernels = self.kernel_tokens
-        if kernels is None or kernels.expires_at is None:
-            return 2.0
-        return min(5.0, max(0.2, self._renew_at(kernels) - time.time()))
-
-    def _renew_at(self, kernels: Transport) -> float:
-        expires = kernels.expires_at or 0.0
-        lifetime = max(1.0, expires - self._token_issued_at)
-        return expires - max(0.5, lifetime * RENEW_SHARE)
-
     async def _renew_kernel_token(self) -> None:
-        kernels = self.kernel_tokens
-        if kernels is None or kernels.expires_at is None or time.time() < self._renew_at(kernels):
-            return
         try:
-            await self.run(kernels.renew)
+            await self.tokens.renew_if_due()
         except RelayError as exc:
-            self.message = f"cannot renew the kernels' o16n token: {exc.message}"
+            message = f"cannot renew the kernels' o16n token: {exc.message}"
+            self.log.warning("o16n: %s", message)
             if exc.status == 401 and self.embedded is None:  # the grant is gone: log in again
                 await self._drop_grants()
-            return
-        if kernels is self.kernel_tokens:
-            self._token_issued_at = time.time()
-            self.credentials.write(self.url, kernels.access_token or "", kernels.expires_at)
-            self.message = None
+                self._apply(LoginFailed(message))
 
     # ------------------------------------------------------------ status and shutdown
     async def status(self) -> dict[str, Any]:
         self.start_background()
-        server, message, connected = None, self.message, False
+        server, message, connected = None, self.state.message, False
         if self.client is not None:
             try:
                 server = await self.run(self.client.status)
                 connected, message = True, None
             except RelayError as exc:
                 message = exc.message
-        elif message is None:
-            if self.mode == "remote":
-                message = "not logged in"
-            elif self._auto_login is None:  # the user logged out of the embedded server
-                message = "logged out: log in again to use the embedded o16n server"
-            else:
-                message = "the embedded o16n server is starting"
         user = None
         if self.client is not None:
             name = self.username
             user = {"name": name, "role": "Owner" if self.mode == "embedded" and name == ADMIN else None}
+        embedded = None
+        if self.embedded is not None:
+            embedded = {"port": self.embedded.port, "passwordFile": str(self.embedded.password_file)}
         return {"connected": connected, "mode": self.mode, "url": self.url, "user": user,
-                "server": server, "message": message}
+                "server": server, "message": message, "login": self.state.login.value, "embedded": embedded}
 
     async def stop(self) -> None:
         """Jupyter is stopping: revoke our grants, stop the embedded server, restore the environment."""
@@ -254,7 +297,7 @@ class Connection:
             await asyncio.wait_for(self._drop_grants(), timeout=10)
         except Exception:
             pass
-        self.credentials.restore()
+        self.tokens.credentials.restore()
         if self.embedded is not None:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.embedded.stop)
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,9 +1,10 @@
-"""The embedded o16n server: a child process on a free loopback port, started with Jupyter.
+"""The embedded o16n server: a child process on a loopback port, started with Jupyter.
 
 Data lives in ``<Jupyter data dir>/o16n`` (or ``c.O16n.data_dir``), so services survive restarts of
 JupyterLab. The admin password is generated once and kept in ``<data dir>/admin-password`` (0600);
 it is handed to the server in ``O16N_ADMIN_PASSWORD``, which the server only uses to create
-``admin`` on its first start.
+``admin`` on its first start. The port is kept in ``<data dir>/embedded.json`` and used again on
+the next start when it is free, so endpoints and snippets shown before keep working.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -18,16 +20,48 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from .credentials import write_private_json
+
 ADMIN = "admin"
+
+
+PORT_FILE = "embedded.json"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:port now (as uvicorn does, with SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def stable_port(data_dir: Path) -> int:
+    """The port the embedded server had last time when it is free, else a new one (remembered)."""
+    path = data_dir / PORT_FILE
+    try:
+        port = int(json.loads(path.read_text(encoding="utf-8"))["port"])
+        if 0 < port < 65536 and port_is_free(port):
+            return port
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_private_json(path, {"port": port})
+    return port
 
 
 def admin_password(data_dir: Path) -> str:
@@ -59,14 +93,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class EmbeddedServer:
     """``python -m o16n.cli serve`` as a child of the Jupyter server."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, log=None) -> None:  # noqa: ANN001
+    def __init__(self, data_dir: Path, port: int | None = None, log: Any = None) -> None:
         self.data_dir = Path(data_dir)
-        self.port = port or free_port()
+        self.port = port or stable_port(self.data_dir)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = self.data_dir / "embedded-server.log"
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.password = admin_password(self.data_dir)
         self._log = log
+
+    @property
+    def password_file(self) -> Path:
+        return self.data_dir / "admin-password"
 
     def start(self) -> None:
         """Start the process (returns at once; `wait_ready` waits for it to answer)."""

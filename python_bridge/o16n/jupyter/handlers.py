@@ -1,14 +1,13 @@
 """The /o16n/ routes (docs/jupyter-api.md). Every handler is behind Jupyter's authentication and
 authorization (resource "o16n"; the kernel routes also need "execute" on "kernels"); APIHandler
 enforces XSRF for cookie-authenticated requests. The relay only ever calls the configured o16n
-server: no URL comes from the request.
+server, through `o16n.client` methods: no URL comes from the request, no path is built here.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,37 +15,38 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from o16n.client.transport import path as api_path
-
-from .errors import RelayError
-from .kernels import (
-    KernelCodeFailed,
-    KernelUnavailable,
-    private_dir,
-    remove_dir,
-    run_in_kernel,
-)
-from .publish import PublishRequest, check_segment, wire_type
+from .bodies import AnalyzeRequest, Body, KernelTestRequest, PublishRequest
+from .errors import RelayError, relay_error
+from .functions import function_info
+from .kernels import private_dir, remove_dir, run_in_kernel
 
 NAME = r"(?P<name>[^/]+)"
 VERSION = r"(?P<version>[^/]+)"
 Method = Callable[..., Awaitable[None]]
 
 
+def check_segment(value: str | None, field: str) -> None:
+    """A name that becomes one segment of an o16n API path: no dot segments, no control characters.
+
+    Segments are percent-encoded, but ``.``/``..`` would still be resolved as paths by HTTP clients.
+    """
+    if value is not None and (value in (".", "..") or any(ord(c) < 32 for c in value)):
+        raise RelayError(400, f"'{field}' is not a valid name", field)
+
+
 def answers(method: Method) -> Method:
-    """Turn RelayError (and kernel errors) into ``{"message", "field", "step"}`` with their status."""
+    """Turn every failure into ``{"message", "field", "step"}`` with its status (`errors.relay_error`)."""
     @functools.wraps(method)
     async def wrapper(self: O16nHandler, *args: Any, **kwargs: Any) -> None:
         try:
             for field, value in kwargs.items():
                 check_segment(value, field)
             await method(self, *args, **kwargs)
-        except RelayError as exc:
-            self.reply(exc.to_json(), exc.status)
-        except KernelUnavailable as exc:
-            self.reply({"message": exc.message, "field": "kernelId", "step": None}, exc.status)
-        except KernelCodeFailed as exc:
-            self.reply({"message": f"the kernel could not do it: {exc}", "field": None, "step": None}, 500)
+        except web.HTTPError:
+            raise
+        except Exception as exc:  # one mapping for every handler
+            error = relay_error(exc, self.connection.url)
+            self.reply(error.to_json(), error.status)
     return wrapper
 
 
@@ -74,15 +74,24 @@ class O16nHandler(APIHandler):
         except ValueError:
             raise RelayError(400, "the body is not valid JSON", "body") from None
 
-    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def call(self, fn: Callable[..., Any], *args: Any, where: str = "publish") -> Any:
         """A blocking client call on the logged-in client, in the thread pool."""
         client = await self.connection.require_client()
-        return await self.connection.run(fn, client, *args)
+        return await self.connection.run(fn, client, *args, where=where)
 
     async def check_kernel_access(self) -> None:
-        # Reading or serializing a kernel's variables is running code in it.
+        # Reading, analyzing or serializing a kernel's objects is running code in it.
         if not await _ensure(self.authorizer.is_authorized(self, self.current_user, "execute", "kernels")):
             raise web.HTTPError(403, "not authorized to execute code in kernels")
+
+    async def in_kernel(self, kernel_id: str, request: dict[str, Any], run_timeout: float = 120) -> dict[str, Any]:
+        await self.check_kernel_access()
+        workdir = private_dir(self.o16n.capture_dir or None, "o16n-kernel-")
+        try:
+            return await run_in_kernel(self.o16n.serverapp.kernel_manager, kernel_id, request, workdir,
+                                       timeout=self.o16n.kernel_timeout, run_timeout=run_timeout)
+        finally:
+            remove_dir(workdir)
 
 
 async def _ensure(value: Any) -> Any:
@@ -103,17 +112,14 @@ class LoginHandler(O16nHandler):
     @authorized
     @answers
     async def post(self) -> None:
-        body = self.body()
-        username, password = body.get("username"), body.get("password")
+        body = Body(self.body())
         connection = self.connection
-        if connection.mode == "embedded" and not username:
+        if connection.mode == "embedded" and not body.raw.get("username"):
             await connection.login_as_admin()
             self.reply(await connection.status())
             return
-        if not isinstance(username, str) or not username:
-            raise RelayError(400, "'username' is required", "username")
-        if not isinstance(password, str) or not password:
-            raise RelayError(400, "'password' is required", "password")
+        username = body.text("username", required=True) or ""
+        password = body.text("password", required=True) or ""
         await connection.login(username, password)
         self.reply(await connection.status())
 
@@ -143,7 +149,7 @@ class ServiceHandler(O16nHandler):
         found = await self.call(lambda c: c.list_services(name, version))
         if not found:
             raise RelayError(404, f"web service '{name}' version '{version}' was not found")
-        return found[0]
+        return dict(found[0])
 
     @web.authenticated
     @authorized
@@ -155,12 +161,11 @@ class ServiceHandler(O16nHandler):
     @authorized
     @answers
     async def patch(self, name: str, version: str) -> None:
-        body = self.body()
-        description = body.get("description") if isinstance(body, dict) else None
+        body = Body(self.body())
+        description = body.raw.get("description")
         if not isinstance(description, str):
             raise RelayError(400, "'description' (a string) is required", "description")
-        await self.call(lambda c: c.request("PATCH", api_path("services", name, version),
-                                                         json={"description": description}))
+        await self.call(lambda c: c.patch_service(name, version, {"description": description}))
         self.reply(await self._one(name, version))
 
     @web.authenticated
@@ -176,8 +181,7 @@ class SwaggerHandler(O16nHandler):
     @authorized
     @answers
     async def get(self, name: str, version: str) -> None:
-        doc = await self.call(lambda c: c.request("GET", api_path("api", name, version, "swagger.json")))
-        self.reply(json.loads(doc) if isinstance(doc, str) else doc)
+        self.reply(await self.call(lambda c: c.swagger(name, version)))
 
 
 class ConsumeHandler(O16nHandler):
@@ -189,11 +193,9 @@ class ConsumeHandler(O16nHandler):
         inputs = body.get("inputs", {}) if isinstance(body, dict) else None
         if not isinstance(inputs, dict):
             raise RelayError(400, "'inputs' must be an object {name: value}", "inputs")
-        started = time.perf_counter()
-        result = await self.call(lambda c: c.request("POST", api_path("api", name, version), json=inputs))
-        if isinstance(result, dict):
-            result = {**result, "elapsed": round(time.perf_counter() - started, 4)}
-        self.reply(result)
+        result = await self.call(lambda c: c.consume(name, version, inputs), where="consume")
+        answer = result.raw if isinstance(result.raw, dict) else {}
+        self.reply({**answer, "elapsed": round(result.elapsed or 0.0, 4)})
 
 
 class BatchStartHandler(O16nHandler):
@@ -201,17 +203,15 @@ class BatchStartHandler(O16nHandler):
     @authorized
     @answers
     async def post(self, name: str, version: str) -> None:
-        body = self.body()
-        records = body.get("records") if isinstance(body, dict) else None
+        body = Body(self.body())
+        records = body.raw.get("records")
         if not isinstance(records, list) or not records:
             raise RelayError(400, "'records' must be a non-empty list of input objects", "records")
-        parallel = body.get("parallelCount", 10)
+        parallel = body.raw.get("parallelCount", 10)
         if not isinstance(parallel, int) or isinstance(parallel, bool) or parallel < 1:
             raise RelayError(400, "'parallelCount' must be a positive integer", "parallelCount")
-        answer = await self.call(lambda c: c.request(
-            "POST", api_path("api", name, version, "batch"), params={"parallelCount": parallel}, json=records))
-        lowered = {str(k).lower(): v for k, v in (answer or {}).items()} if isinstance(answer, dict) else {}
-        self.reply({"executionId": lowered.get("batchexecutionid")}, 202)
+        execution_id = await self.call(lambda c: c.start_batch(name, version, records, parallel), where="batch")
+        self.reply({"executionId": execution_id}, 202)
 
 
 class BatchHandler(O16nHandler):
@@ -219,39 +219,51 @@ class BatchHandler(O16nHandler):
     @authorized
     @answers
     async def get(self, name: str, version: str, execution_id: str) -> None:
-        self.reply(await self.call(lambda c: c.request(
-            "GET", api_path("api", name, version, "batch", execution_id))))
+        self.reply(await self.call(lambda c: c.batch_status(name, version, execution_id)))
 
     @web.authenticated
     @authorized
     @answers
     async def delete(self, name: str, version: str, execution_id: str) -> None:
-        await self.call(lambda c: c.request("DELETE", api_path("api", name, version, "batch", execution_id)))
+        await self.call(lambda c: c.cancel_batch(name, version, execution_id))
         self.reply({"deleted": True})
 
 
-# ---------------------------------------------------------------- kernels and publishing
-class VariablesHandler(O16nHandler):
+# ---------------------------------------------------------------- kernels
+class NamespaceHandler(O16nHandler):
     @web.authenticated
     @authorized
     @answers
     async def get(self, kernel_id: str) -> None:
-        await self.check_kernel_access()
-        workdir = private_dir(self.o16n.capture_dir or None, "o16n-list-")
-        try:
-            answer = await run_in_kernel(self.o16n.serverapp.kernel_manager, kernel_id, {"command": "list"}, workdir,
-                                         timeout=self.o16n.kernel_timeout, run_timeout=120)
-        finally:
-            remove_dir(workdir)
-        for fn in answer.get("functions", []):
-            for p in fn.get("parameters", []):
-                p["pythonType"] = p.get("annotation")
-                p["annotation"] = wire_type(p.get("annotation")) or p.get("annotation")
-            fn["pythonReturns"] = fn.get("returns")
-            fn["returns"] = wire_type(fn.get("returns")) or fn.get("returns")
-        self.reply({"variables": answer.get("variables", []), "functions": answer.get("functions", [])})
+        answer = await self.in_kernel(kernel_id, {"command": "list"})
+        self.reply({"objects": answer.get("objects", []),
+                    "functions": [function_info(f) for f in answer.get("functions", [])]})
 
 
+class AnalyzeHandler(O16nHandler):
+    @web.authenticated
+    @authorized
+    @answers
+    async def post(self, kernel_id: str) -> None:
+        request = AnalyzeRequest.parse(self.body())
+        answer = await self.in_kernel(kernel_id, request.to_kernel())
+        function = answer.get("function")
+        self.reply({"inputs": answer.get("inputs", []), "outputs": answer.get("outputs", []),
+                    "objects": answer.get("objects", []), "notes": answer.get("notes", []),
+                    "function": function_info(function) if function else None})
+
+
+class KernelTestHandler(O16nHandler):
+    @web.authenticated
+    @authorized
+    @answers
+    async def post(self, kernel_id: str) -> None:
+        request = KernelTestRequest.parse(self.body())
+        answer = await self.in_kernel(kernel_id, request.to_kernel(), run_timeout=self.o16n.test_timeout)
+        self.reply({key: answer.get(key) for key in ("success", "outputs", "consoleOutput", "errorMessage", "elapsed")})
+
+
+# ---------------------------------------------------------------- publishing
 class PublishHandler(O16nHandler):
     @web.authenticated
     @authorized
@@ -259,12 +271,20 @@ class PublishHandler(O16nHandler):
     async def post(self) -> None:
         await self.check_kernel_access()
         request = PublishRequest.parse(self.body())
+        check_segment(request.kernel_id, "kernelId")
         files = self.o16n.publisher.confine_files(request)  # 400 now rather than a failed job
         if request.kernel_id not in self.o16n.serverapp.kernel_manager:
             raise RelayError(404, f"there is no kernel {request.kernel_id}", "kernelId")
         client = await self.connection.require_client()
         job = self.o16n.publisher.start(request, client, files)
         self.reply({"jobId": job.id}, 202)
+
+    @web.authenticated
+    @authorized
+    @answers
+    async def get(self) -> None:
+        notebook = self.get_query_argument("notebook", None) or None
+        self.reply({"jobs": [job.to_json() for job in self.o16n.publisher.latest(notebook)]})
 
 
 class PublishJobHandler(O16nHandler):
@@ -279,6 +299,7 @@ class PublishJobHandler(O16nHandler):
 
 
 S = rf"/o16n/services/{NAME}/{VERSION}"
+K = r"/o16n/kernels/(?P<kernel_id>[^/]+)"
 HANDLERS: list[tuple[str, type[O16nHandler]]] = [
     (r"/o16n/status", StatusHandler),
     (r"/o16n/login", LoginHandler),
@@ -289,7 +310,9 @@ HANDLERS: list[tuple[str, type[O16nHandler]]] = [
     (S + r"/consume", ConsumeHandler),
     (S + r"/batch", BatchStartHandler),
     (S + r"/batch/(?P<execution_id>[^/]+)", BatchHandler),
-    (r"/o16n/kernels/(?P<kernel_id>[^/]+)/variables", VariablesHandler),
+    (K + r"/namespace", NamespaceHandler),
+    (K + r"/analyze", AnalyzeHandler),
+    (K + r"/test", KernelTestHandler),
     (r"/o16n/publish", PublishHandler),
     (r"/o16n/publish/(?P<job_id>[^/]+)", PublishJobHandler),
 ]

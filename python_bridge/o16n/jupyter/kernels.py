@@ -1,4 +1,4 @@
-"""Run `inkernel.py` in a notebook kernel and read its answer from a file.
+"""Run the `inkernel` package in a notebook kernel and read its answer from a file.
 
 The code is executed silently (no history, no execution count, no output in the notebook) through
 a kernel client of Jupyter's own kernel manager. The answer travels through a file in a private
@@ -10,6 +10,7 @@ after ``timeout`` seconds gives it too (the request then does nothing when it fi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -18,20 +19,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-_SOURCE = (Path(__file__).with_name("inkernel.py")).read_text(encoding="utf-8")
+from .errors import KernelCodeFailed, KernelUnavailable, RelayError
+
+__all__ = ["KernelCodeFailed", "KernelUnavailable", "run_in_kernel", "private_dir", "remove_dir", "INKERNEL", "WIRE"]
+
+_HERE = Path(__file__).resolve().parent
+# Sent into kernels as source, loaded there as private packages (inkernel/loader.py), dependencies first.
+INKERNEL_MODULES = ("common", "livetypes", "listing", "guess", "objects", "cell", "function", "testrun", "loader", "")
+WIRE_MODULES = ("errors", "names", "types", "values", "binding")
 
 
-class KernelUnavailable(Exception):
-    """The kernel does not exist (404), is dead or stays busy (409)."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+def _bundle(directory: Path, modules: tuple[str, ...], prefix: str) -> dict[str, Any]:
+    sources = [(m, (directory / (f"{m}.py" if m else "__init__.py")).read_text(encoding="utf-8")) for m in modules]
+    digest = hashlib.sha256(repr(sources).encode()).hexdigest()[:16]
+    return {"name": prefix + digest, "modules": sources}
 
 
-class KernelCodeFailed(Exception):
-    """The code raised in the kernel (e.g. dill missing); message names the cause."""
+INKERNEL = _bundle(_HERE / "inkernel", INKERNEL_MODULES, "__o16n_inkernel_")
+WIRE = _bundle(_HERE.parent / "wire", WIRE_MODULES, "__o16n_wire_")
+_LOADER = (_HERE / "inkernel" / "loader.py").read_text(encoding="utf-8")
 
 
 def private_dir(parent: str | None = None, prefix: str = "o16n-") -> Path:
@@ -47,13 +53,15 @@ def remove_dir(path: Path) -> None:
 
 def _code_for(request: dict[str, Any]) -> str:
     # One expression binding no name: exec gets a private namespace, the user's variables stay as they are.
-    return (f"(lambda ns: (exec(compile({_SOURCE!r}, '<o16n>', 'exec'), ns), "
-            f"ns['main'](get_ipython().user_ns, {request!r})))({{'__name__': '__o16n__'}})")
+    return (f"(lambda ns: (exec(compile({_LOADER!r}, '<o16n loader>', 'exec'), ns), "
+            f"ns['load_bundle']({INKERNEL!r}).main(get_ipython().user_ns, {request!r})))({{'__name__': '__o16n__'}})")
 
 
 async def run_in_kernel(kernel_manager: Any, kernel_id: str, request: dict[str, Any], workdir: Path,
                         timeout: float, run_timeout: float = 3600.0) -> dict[str, Any]:
     """Execute ``inkernel.main(user_ns, request)`` in the kernel; return its JSON answer.
+
+    A request with ``wire=True`` gets the wire vocabulary's source along (analyze, test).
 
     ``timeout``: how long the kernel may stay busy before our code starts; ``run_timeout``: how
     long our code may then run (capturing big objects takes a while).
@@ -68,6 +76,8 @@ async def run_in_kernel(kernel_manager: Any, kernel_id: str, request: dict[str, 
     started_file = workdir / f"started-{tag}"
     deadline = time.time() + timeout
     request = {**request, "result_file": str(result_file), "started_file": str(started_file), "deadline": deadline}
+    if request.get("wire"):
+        request["wire"] = WIRE
     client = km.client()
     client.start_channels(iopub=False, stdin=False, hb=False, control=False)
     try:
@@ -87,6 +97,9 @@ async def run_in_kernel(kernel_manager: Any, kernel_id: str, request: dict[str, 
         result_file.unlink(missing_ok=True)
     if isinstance(answer, dict) and answer.get("error") and len(answer) <= 2:
         raise KernelCodeFailed(str(answer["error"]))
+    if isinstance(answer, dict) and isinstance(answer.get("refused"), dict):
+        refused = answer["refused"]
+        raise RelayError(400, str(refused.get("message")), refused.get("field"))
     return answer
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..wire import jsonio
+from ..wire.errors import WireError
 from .errors import ApiError, bad_request
 
 MAX_JSON_BODY = 64 * 1024 * 1024
@@ -27,14 +29,13 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
 
 
 def parse_json(raw: bytes) -> Any:
+    """One JSON body: bounded nesting, finite numbers, integers in range (`o16n.wire.jsonio`)."""
     if len(raw) > MAX_JSON_BODY:
         raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB", field="body")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}", "body") from None
-    except RecursionError:
-        raise bad_request("the body is nested too deeply", "body") from None
+        return jsonio.loads(raw)
+    except WireError as exc:
+        raise bad_request(exc.message, exc.field) from None
 
 
 class Fields:

@@ -13,8 +13,9 @@ ROUTES = [
     ("GET", "o16n/services/a/1"), ("PATCH", "o16n/services/a/1"), ("DELETE", "o16n/services/a/1"),
     ("GET", "o16n/services/a/1/swagger"), ("POST", "o16n/services/a/1/consume"),
     ("POST", "o16n/services/a/1/batch"), ("GET", "o16n/services/a/1/batch/x"),
-    ("DELETE", "o16n/services/a/1/batch/x"), ("GET", "o16n/kernels/k/variables"),
-    ("POST", "o16n/publish"), ("GET", "o16n/publish/j"),
+    ("DELETE", "o16n/services/a/1/batch/x"), ("GET", "o16n/kernels/k/namespace"),
+    ("POST", "o16n/kernels/k/analyze"), ("POST", "o16n/kernels/k/test"),
+    ("POST", "o16n/publish"), ("GET", "o16n/publish"), ("GET", "o16n/publish/j"),
 ]
 
 
@@ -65,7 +66,7 @@ async def test_cookie_auth_needs_xsrf(jp_fetch, jp_serverapp):
 
 
 @pytest.mark.parametrize("path", ["o16n/services/%2E%2E/1", "o16n/services/a/%2E%2E", "o16n/services/a/1/batch/%2E%2E",
-                                  "o16n/kernels/%2E%2E/variables"])
+                                  "o16n/kernels/%2E%2E/namespace"])
 async def test_dot_segments_are_not_passed_on(jp_serverapp, http_server_client, jp_base_url, jp_auth_header, path):
     """Names become path segments on the o16n server: '..' must not climb to another route there."""
     with pytest.raises(HTTPClientError) as refused:  # raw URL: jp_fetch would escape the '%'

@@ -30,9 +30,9 @@ async def test_iris_from_kernel_to_service(api, o16n_app, start_kernel, run_cell
     await run_cell(kernel, TRAIN_IRIS)
 
     # --- list the kernel's variables and functions
-    status, found = await api("GET", "kernels", kernel, "variables")
+    status, found = await api("GET", "kernels", kernel, "namespace")
     assert status == 200, found
-    variables = {v["name"]: v for v in found["variables"]}
+    variables = {v["name"]: v for v in found["objects"]}
     assert {"clf", "names"} <= set(variables)
     assert variables["clf"]["picklable"] is True and variables["clf"]["type"] == "sklearn.svm._classes.SVC"
     assert variables["clf"]["size"] > 1000
@@ -46,7 +46,7 @@ async def test_iris_from_kernel_to_service(api, o16n_app, start_kernel, run_cell
     # --- publish the function with the model
     status, started = await api("POST", "publish", body={
         "kernelId": kernel, "name": "IrisJ", "version": "1.0", "description": "Iris from Jupyter",
-        "functionName": "predict_species", "variables": ["clf", "names"]})
+        "functionName": "predict_species", "objects": ["clf", "names"]})
     assert status == 202, started
     job = await wait_job(api, started["jobId"])
     assert job["state"] == "done", job
@@ -135,9 +135,9 @@ async def test_services_survive_a_restart(api, o16n_app, tmp_path):
 async def test_unpicklable_variable_is_reported_and_the_rest_published(api, start_kernel, run_cell):
     kernel = await start_kernel()
     await run_cell(kernel, "numbers = [1, 2, 3]\nlazy = (i for i in range(3))\nimport threading\nlock = threading.Lock()\n")
-    status, found = await api("GET", "kernels", kernel, "variables")
+    status, found = await api("GET", "kernels", kernel, "namespace")
     assert status == 200
-    variables = {v["name"]: v for v in found["variables"]}
+    variables = {v["name"]: v for v in found["objects"]}
     assert variables["lazy"]["picklable"] is False and "generator" in variables["lazy"]["reason"]
     assert variables["lock"]["picklable"] is False
     assert variables["numbers"]["picklable"] is True and variables["numbers"]["reason"] is None
@@ -145,7 +145,7 @@ async def test_unpicklable_variable_is_reported_and_the_rest_published(api, star
     status, started = await api("POST", "publish", body={  # no version: the server makes one
         "kernelId": kernel, "name": "Summer", "code": "total = sum(numbers) + extra",
         "inputs": [{"name": "extra", "type": "integer"}], "outputs": [{"name": "total", "type": "integer"}],
-        "variables": ["numbers", "lazy"]})
+        "objects": ["numbers", "lazy"]})
     assert status == 202
     job = await wait_job(api, started["jobId"])
     assert job["state"] == "done", job
@@ -163,7 +163,7 @@ async def test_publish_failure_names_the_step_and_leaves_nothing(api, o16n_app, 
     (jp_root_dir / "data.csv").write_text("a,b\n1,2\n")
     # a syntax error is only found by the o16n server at the publish step
     status, started = await api("POST", "publish", body={
-        "kernelId": kernel, "name": "Broken", "version": "1", "code": "total = (", "variables": ["numbers"],
+        "kernelId": kernel, "name": "Broken", "version": "1", "code": "total = (", "objects": ["numbers"],
         "files": ["data.csv"]})
     assert status == 202
     job = await wait_job(api, started["jobId"])
@@ -181,7 +181,7 @@ async def test_publish_failure_names_the_step_and_leaves_nothing(api, o16n_app, 
     # a version that already exists: 403 from o16n, nothing of ours left either
     await o16n_app.connection.run(lambda: client.service("Taken").version("1").code_str("y = 1").deploy())
     status, started = await api("POST", "publish", body={
-        "kernelId": kernel, "name": "Taken", "version": "1", "code": "y = 2", "variables": ["numbers"]})
+        "kernelId": kernel, "name": "Taken", "version": "1", "code": "y = 2", "objects": ["numbers"]})
     job = await wait_job(api, started["jobId"])
     assert job["state"] == "failed" and job["error"]["step"] == "publish" and job["error"]["status"] == 403
     assert await o16n_app.connection.run(client.list_snapshots) == []
@@ -199,7 +199,7 @@ async def test_publish_files_are_confined_to_the_root(api, jp_root_dir, path):
 
 
 async def test_kernel_busy_or_missing(api, jp_serverapp, o16n_app, start_kernel, run_cell):
-    status, error = await api("GET", "kernels", "no-such-kernel", "variables")
+    status, error = await api("GET", "kernels", "no-such-kernel", "namespace")
     assert status == 404 and "no kernel" in error["message"]
     kernel = await start_kernel()
     o16n_app.kernel_timeout = 1.5
@@ -211,7 +211,7 @@ async def test_kernel_busy_or_missing(api, jp_serverapp, o16n_app, start_kernel,
             break
         await asyncio.sleep(0.05)
     try:
-        status, error = await api("GET", "kernels", kernel, "variables")
+        status, error = await api("GET", "kernels", kernel, "namespace")
         assert status == 409 and "busy" in error["message"]
     finally:
         client.stop_channels()

@@ -19,15 +19,15 @@ ITEMS = SIZE_MB * MB // 8
 async def test_publish_a_big_array(api, start_kernel, run_cell):
     kernel = await start_kernel()
     await run_cell(kernel, f"import numpy as np\nbig = np.arange({ITEMS}, dtype=np.float64)\n")
-    status, found = await api("GET", "kernels", kernel, "variables")
+    status, found = await api("GET", "kernels", kernel, "namespace")
     assert status == 200
-    big = next(v for v in found["variables"] if v["name"] == "big")
+    big = next(v for v in found["objects"] if v["name"] == "big")
     assert big["picklable"] is True and big["size"] >= SIZE_MB * MB and big["shape"] == [ITEMS]
 
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     started = time.perf_counter()
     status, job = await api("POST", "publish", body={
-        "kernelId": kernel, "name": "Big", "version": "1", "variables": ["big"],
+        "kernelId": kernel, "name": "Big", "version": "1", "objects": ["big"],
         "code": "n = int(big.shape[0])\nlast = float(big[-1])",
         "outputs": [{"name": "n", "type": "integer"}, {"name": "last", "type": "numeric"}]})
     assert status == 202

@@ -12,16 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from o16n.jupyter import inkernel
+from o16n.jupyter.bodies import PublishRequest
 from o16n.jupyter.credentials import KernelCredentials
 from o16n.jupyter.errors import RelayError
+from o16n.jupyter.functions import function_code, function_inputs, function_outputs, wire_type
 from o16n.jupyter.paths import confine
-from o16n.jupyter.publish import (
-    PublishRequest,
-    function_code,
-    function_inputs,
-    function_outputs,
-    wire_type,
-)
 
 
 def make_namespace() -> dict:
@@ -36,7 +31,7 @@ def make_namespace() -> dict:
 
 def test_list_namespace_skips_internals_and_describes_values():
     found = inkernel.list_namespace(make_namespace())
-    variables = {v["name"]: v for v in found["variables"]}
+    variables = {v["name"]: v for v in found["objects"]}
     assert set(variables) == {"arr", "df", "lazy", "lock", "text"}  # no modules, imports, In/Out, _...
     assert variables["arr"] == {"name": "arr", "type": "numpy.ndarray", "size": variables["arr"]["size"],
                                 "shape": [3, 4], "picklable": True, "reason": None}
@@ -65,7 +60,7 @@ def test_capture_writes_each_variable_to_its_own_private_file(tmp_path):
 def test_main_answers_through_a_file_and_honours_the_deadline(tmp_path):
     result = tmp_path / "answer.json"
     inkernel.main({"x": 1}, {"command": "list", "result_file": str(result), "deadline": 0})
-    assert json.loads(result.read_text())["variables"][0]["name"] == "x"
+    assert json.loads(result.read_text())["objects"][0]["name"] == "x"
     late = tmp_path / "late.json"
     inkernel.main({"x": 1}, {"command": "list", "result_file": str(late), "deadline": 1.0, "started_file": ""})
     assert not late.exists()  # the extension had given up: do nothing
@@ -95,13 +90,14 @@ def test_function_code_binds_inputs_and_output():
 
 
 def test_publish_request_validation():
-    ok = PublishRequest.parse({"kernelId": "k", "name": "n", "code": "y = 1", "variables": ["a", "a"],
+    ok = PublishRequest.parse({"kernelId": "k", "name": "n", "code": "y = 1", "objects": ["a", "a"],
                                "inputs": [{"name": "x", "type": "float"}]})
-    assert ok.variables == ["a"] and ok.inputs == [{"name": "x", "type": "numeric"}]
+    assert ok.objects == ["a"] and ok.inputs == [{"name": "x", "type": "numeric"}]
     for body, field in [({}, "kernelId"), ({"kernelId": "k", "name": "n"}, "code"),
                         ({"kernelId": "k", "name": "n", "code": "x", "functionName": "f"}, "code"),
-                        ({"kernelId": "k", "name": "n", "code": "x", "variables": ["a b"]}, "variables"),
-                        ({"kernelId": "k", "name": "n", "code": "x", "inputs": [{"name": "x", "type": "blob"}]}, "inputs"),
+                        ({"kernelId": "k", "name": "n", "code": "x", "objects": ["a b"]}, "objects"),
+                        ({"kernelId": "k", "name": "n", "code": "x", "variables": ["a"]}, "variables"),
+                        ({"kernelId": "k", "name": "n", "code": "x", "inputs": [{"name": "x", "type": "blob"}]}, "inputs.0"),
                         ({"kernelId": "k", "name": "n", "functionName": "f()"}, "functionName")]:
         with pytest.raises(RelayError) as refused:
             PublishRequest.parse(body)

@@ -1,0 +1,117 @@
+"""Reading JSON bodies that cannot hurt: bounded nesting, finite numbers, integers in range.
+
+`loads(raw)` is the server's one JSON parser for request bodies. It refuses (WireError, so a 400):
+- nesting deeper than MAX_DEPTH, measured on the raw bytes *before* parsing (field `body`);
+- `NaN`, `Infinity`, `-Infinity`, floats that overflow to infinity (`1e400`) and integers beyond
+  ±INT_LIMIT anywhere in the body, naming the first object member on the way to it (for a
+  consume body, the input's name; `body` when the number sits in no object).
+We refuse rather than carry them: standard JSON has no such numbers, and a worker or a client
+in another language could not receive them faithfully.
+
+The fast path is `json.loads` itself: the slower walk that finds the culprit's name runs only when
+a non-standard constant was seen or the bytes hold a run of digits long enough to be out of range.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+from .errors import WireError
+from .values import INT_LIMIT, MAX_DEPTH, number_problem
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_KEEP = b"[]{}"
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _KEEP)
+_DELTA = [0] * 256
+_DELTA[ord("[")] = _DELTA[ord("{")] = 1
+_DELTA[ord("]")] = _DELTA[ord("}")] = -1
+# 19 digits in a row can exceed int64; a three-digit exponent can overflow a float.
+_MAYBE_OUT_OF_RANGE = re.compile(rb"\d{19}|[eE][+]?\d{3}")
+
+
+def depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in `raw` (brackets inside strings do not count)."""
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse a request body; WireError (field `body` or the member at fault) when it may hurt."""
+    data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    # fewer opening brackets than the limit cannot nest deeper: skip the closer look
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and depth(data) > MAX_DEPTH:
+        raise WireError("body", f"the body is nested more than {MAX_DEPTH} levels deep")
+    constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return float(name)  # "NaN", "Infinity", "-Infinity": found again by the walk below
+
+    try:
+        value = json.loads(data, parse_constant=constant)
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise WireError("body", "the body is nested too deeply") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # an integer longer than Python parses (sys.get_int_max_str_digits)
+            _raise_for(_locate_huge_int(data))
+        raise WireError("body", f"the body is not valid JSON: {exc}") from None
+    if constants or _MAYBE_OUT_OF_RANGE.search(data):
+        _raise_for(_path_problem(value))
+    return value
+
+
+def _path_problem(value: Any) -> tuple[str, str, str] | None:
+    """(field, path, what) of the first number that cannot be carried, else None."""
+    found = number_problem(value)
+    if found is None:
+        return None
+    where, what = found
+    return _field_of(where), where.lstrip("."), what
+
+
+def _field_of(where: str) -> str:
+    """The first object member on the path `where` (`.x[2]` -> `x`; `[0].a` -> `a`); else `body`."""
+    match = re.search(r"\.([^.\[]+)", where)
+    return match.group(1) if match else "body"
+
+
+def _locate_huge_int(data: bytes) -> tuple[str, str, str] | None:
+    """Parse again with integers as markers, to name where the over-long integer is."""
+    def as_int(text: str) -> Any:
+        digits = text.lstrip("-")
+        return int(text) if len(digits) <= 19 else _TOO_LONG
+    try:
+        value = json.loads(data, parse_int=as_int, parse_constant=float)
+    except ValueError as exc:
+        raise WireError("body", f"the body is not valid JSON: {exc}") from None
+    where = _marker_path(value, 0)
+    if where is None:
+        return None
+    return _field_of(where), where.lstrip("."), f"an integer of more than 19 digits: integers must lie within ±{INT_LIMIT}"
+
+
+_TOO_LONG = object()
+
+
+def _marker_path(value: Any, level: int) -> str | None:
+    if value is _TOO_LONG:
+        return ""
+    if level > MAX_DEPTH:
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = _marker_path(item, level + 1)
+        if inner is not None:
+            return (f".{key}" if isinstance(value, dict) else f"[{key}]") + inner
+    return None
+
+
+def _raise_for(problem: tuple[str, str, str] | None) -> None:
+    if problem is None:
+        return
+    field, path, what = problem
+    where = f"'{path}'" if path else "the body"
+    raise WireError(field, f"{where} is {what}")

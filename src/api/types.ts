@@ -117,8 +117,11 @@ export interface IKernelNamespace {
   functions: IKernelFunction[];
 }
 
-/** `POST /o16n/kernels/{id}/analyze`: the cell code, or a kernel function. */
-export type IAnalyzeRequest = { code: string } | { functionName: string };
+/**
+ * `POST /o16n/kernels/{id}/analyze`: the cell code, or a kernel function. `objects`: the kernel
+ * objects the user chose to ship (the other kernel values the code reads become typed inputs).
+ */
+export type IAnalyzeRequest = { code: string; objects?: string[] } | { functionName: string };
 
 export interface IGuessedParameter {
   name: string;
@@ -138,7 +141,16 @@ export interface IAnalysis {
   outputs: IGuessedParameter[];
   /** kernel objects the code (or the function and the functions it calls) reads */
   objects: IGuessedObject[];
+  /** names that are neither: a module or an imported class ("import it in the service code"), an undefined global */
+  notes?: IGuessedObject[];
   function: IKernelFunction | null;
+}
+
+/** An input of a test, checked and converted by the relay as the o16n server's workers do. */
+export interface ITestInput {
+  name: string;
+  type: WireType;
+  value: unknown;
 }
 
 /** `POST /o16n/kernels/{id}/test`: runs in the kernel on a copy of its namespace. */
@@ -146,7 +158,7 @@ export interface ITestRequest {
   code?: string;
   functionName?: string;
   initCode?: string;
-  inputs: Record<string, unknown>;
+  inputs: ITestInput[];
   outputs: IParameterDefinition[];
 }
 
@@ -176,6 +188,8 @@ export interface IPublishRequest {
   outputFileNames: string[];
   /** the swagger operationId; defaults on the server to the function name */
   operationId?: string;
+  /** the notebook's path: the relay keeps it with the job (GET /o16n/publish?notebook=) */
+  notebook?: string;
 }
 
 export type PublishStepName = 'capture' | 'upload' | 'files' | 'snapshot' | 'publish' | 'cleanup' | string;
@@ -210,6 +224,11 @@ export interface IPublishJob {
   notCaptured: Record<string, string>;
   /** seconds since the job started (until it ended) */
   elapsed: number;
+  /** what the job publishes, and from which notebook */
+  name?: string;
+  version?: string | null;
+  notebook?: string | null;
+  startedAt?: string;
 }
 
 /** A swagger 2.0 document (only the parts the views read are typed). */

@@ -25,6 +25,7 @@ import {
   rememberTarget,
   setCode,
   testKey,
+  toAnalyzeRequest,
   toPublishRequest,
   toTestRequest,
   validateForm,
@@ -125,8 +126,7 @@ function NotebookPublishPanel(
   React.useEffect(() => setModel(m => applyNamespace(m, kernelObjects)), [kernelObjects]);
   const objectsRef = React.useRef(kernelObjects);
   objectsRef.current = kernelObjects;
-  const analyzeRequest: IAnalyzeRequest | null =
-    form.source === 'function' ? (form.functionName ? { functionName: form.functionName } : null) : form.code.trim() ? { code: form.code } : null;
+  const analyzeRequest = toAnalyzeRequest(form);
   useAnalysis(
     api,
     kernelId,
@@ -267,7 +267,7 @@ function NotebookPublishPanel(
     }
     setModel(m => ({ ...m, errors: {} }));
     publishedForm.current = form;
-    await job.start(toPublishRequest(form, kernelId));
+    await job.start(toPublishRequest(form, kernelId, path));
   };
 
   const runTest = async () => {

@@ -4,7 +4,7 @@
  * jupyter-scheduler's create-job view does); every change goes through the pure functions below,
  * which the jest tests exercise without React.
  */
-import { IAnalysis, IKernelObject, IPublishRequest, ITestRequest, ITestResult, IKernelFunction } from '../api/types';
+import { IAnalysis, IAnalyzeRequest, IKernelFunction, IKernelObject, IPublishRequest, ITestRequest, ITestResult } from '../api/types';
 import { parseTypedValue, sampleValue } from '../common/values';
 import { VersionScheme, nextVersion } from '../common/versions';
 import { WireType, canonicalType, checkName } from '../common/wireTypes';
@@ -29,6 +29,8 @@ export interface IParameters {
   chosenTypes: Record<string, WireType>;
   /** where the rows came from, shown under the inputs */
   origin: string;
+  /** what the analysis noted about other names the code reads (modules to import, undefined globals) */
+  notes?: { name: string; reason: string | null }[];
 }
 
 export interface IPublishForm {
@@ -320,7 +322,10 @@ export function applyAnalysis(
     source === 'function' && analysis.function
       ? `From the signature ${functionLabel(analysis.function)}.`
       : 'Guessed in the kernel from the code: names it reads before assigning them are inputs, names it assigns are outputs. Edit as needed.';
-  const nextParams: IParameters = params.edited ? params : { ...params, inputs: rows('inputs'), outputs: rows('outputs'), origin };
+  const notes = analysis.notes ?? [];
+  const nextParams: IParameters = params.edited
+    ? { ...params, notes }
+    : { ...params, inputs: rows('inputs'), outputs: rows('outputs'), origin, notes };
   let form: IPublishForm = { ...model.form, params: { ...model.form.params, [source]: nextParams } };
   if (!form.objectsEdited && source === form.source) {
     const skip = unshippable(kernelObjects);
@@ -439,7 +444,7 @@ export function validateForm(form: IPublishForm, existingVersions: string[] = []
 // ------------------------------------------------------------------------------------ requests
 const definitions = (rows: IParamRow[]) => rows.map(r => ({ name: r.name, type: r.type }));
 
-export function toPublishRequest(form: IPublishForm, kernelId: string): IPublishRequest {
+export function toPublishRequest(form: IPublishForm, kernelId: string, notebook?: string): IPublishRequest {
   const { inputs, outputs } = currentParams(form);
   const request: IPublishRequest = {
     kernelId,
@@ -466,7 +471,24 @@ export function toPublishRequest(form: IPublishForm, kernelId: string): IPublish
   } else {
     request.code = form.code;
   }
+  if (notebook) {
+    request.notebook = notebook;
+  }
   return request;
+}
+
+/**
+ * What to ask the kernel's analysis: the cell code (with the objects the user ticked, if they
+ * did: the other values the code reads become inputs) or the function; null when there is none.
+ */
+export function toAnalyzeRequest(form: IPublishForm): IAnalyzeRequest | null {
+  if (form.source === 'function') {
+    return form.functionName ? { functionName: form.functionName } : null;
+  }
+  if (!form.code.trim()) {
+    return null;
+  }
+  return form.objectsEdited ? { code: form.code, objects: [...form.objects] } : { code: form.code };
 }
 
 /** The sample text of an input: what the user typed, else a sample of its type. */
@@ -487,18 +509,20 @@ export function testKey(form: IPublishForm): string {
   ]);
 }
 
-/** The relay's test request; throws an Error naming the input whose sample does not parse. */
+/**
+ * The relay's test request: the inputs as rows, which the relay checks and converts as the
+ * service will. Throws an Error naming the input whose sample does not parse.
+ */
 export function toTestRequest(form: IPublishForm): ITestRequest {
   const { inputs, outputs } = currentParams(form);
-  const values: Record<string, unknown> = {};
-  for (const row of inputs) {
+  const rows = inputs.map(row => {
     try {
-      values[row.name] = parseTypedValue(row.type, sampleText(form, row));
+      return { name: row.name, type: row.type, value: parseTypedValue(row.type, sampleText(form, row)) };
     } catch (e) {
       throw new Error(`${row.name}: ${(e as Error).message}`);
     }
-  }
-  const request: ITestRequest = { inputs: values, outputs: definitions(outputs) };
+  });
+  const request: ITestRequest = { inputs: rows, outputs: definitions(outputs) };
   if (form.source === 'function') {
     request.functionName = form.functionName;
   } else {

@@ -145,7 +145,7 @@ describe('O16nApi', () => {
     expect(lastCall().init.method).toBe('POST');
     expect(JSON.parse(lastCall().init.body as string)).toEqual({ functionName: 'predict' });
     fetchMock.mockResolvedValue(reply(200, { success: true, outputs: { y: 2 }, consoleOutput: '', errorMessage: null, elapsed: 0.1 }));
-    const result = await api.testInKernel('k1', { code: 'y = x * 2', inputs: { x: 1 }, outputs: [{ name: 'y', type: 'integer' }] });
+    const result = await api.testInKernel('k1', { code: 'y = x * 2', inputs: [{ name: 'x', type: 'integer', value: 1 }], outputs: [{ name: 'y', type: 'integer' }] });
     expect(result.outputs).toEqual({ y: 2 });
     expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/kernels/k1/test');
   });

@@ -219,7 +219,8 @@ describe('PublishPanel', () => {
         name: 'Iris',
         code: selection.selectedCode,
         inputs: [{ name: 'flower_data', type: 'vector' }],
-        objects: ['clf', 'names']
+        objects: ['clf', 'names'],
+        notebook: 'work/iris.ipynb'
       })
     );
     const steps = screen.getByRole('list', { name: 'Publish progress' });
@@ -278,7 +279,7 @@ describe('PublishPanel', () => {
     expect(await screen.findByText('versicolor')).toBeInTheDocument();
     expect(api.testInKernel).toHaveBeenCalledWith('k1', {
       code: selection.selectedCode,
-      inputs: { flower_data: [7, 3.2, 4.7, 1.4] },
+      inputs: [{ name: 'flower_data', type: 'vector', value: [7, 3.2, 4.7, 1.4] }],
       outputs: [{ name: 'iris_type', type: 'character' }]
     });
   });
@@ -291,7 +292,7 @@ describe('PublishPanel', () => {
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Test' }));
     });
-    expect(api.testInKernel).toHaveBeenCalledWith('k1', expect.objectContaining({ functionName: 'predict_iris', inputs: { flower_data: [1, 2, 3] } }));
+    expect(api.testInKernel).toHaveBeenCalledWith('k1', expect.objectContaining({ functionName: 'predict_iris', inputs: [{ name: 'flower_data', type: 'vector', value: [1, 2, 3] }] }));
     expect(api.testInKernel.mock.calls[0][1]).not.toHaveProperty('code');
   });
 
@@ -304,6 +305,26 @@ describe('PublishPanel', () => {
     expect(await screen.findByText('versicolor')).toBeInTheDocument();
     fireEvent.change(screen.getByLabelText('Code'), { target: { value: 'iris_type = "setosa"' } });
     expect(screen.queryByText('versicolor')).not.toBeInTheDocument();
+  });
+
+  it('asks the analysis again with the objects the user ticked: an unticked value becomes an input', async () => {
+    const { api } = setup();
+    await analyzed();
+    fireEvent.click(screen.getByLabelText('Include names'));
+    await waitFor(() => expect(api.analyze).toHaveBeenLastCalledWith('k1', { code: selection.selectedCode, objects: ['clf'] }));
+  });
+
+  it('shows the analysis\' notes on the code', async () => {
+    setup({
+      analyze: jest.fn().mockResolvedValue({
+        inputs: [],
+        outputs: [{ name: 'y', type: 'numeric', reason: null }],
+        objects: [],
+        notes: [{ name: 'np', reason: 'a module: import it in the service code' }],
+        function: null
+      })
+    });
+    expect(await screen.findByText(/a module: import it in the service code/)).toBeInTheDocument();
   });
 
   it('warns when publishing after a failed test (#13 item 10)', async () => {

@@ -277,7 +277,7 @@ describe('test request and stale results', () => {
     m = withForm(m, { samples: { flower_data: '[7, 3.2, 4.7, 1.4]' } });
     expect(toTestRequest(m.form)).toEqual({
       code: m.form.code,
-      inputs: { flower_data: [7, 3.2, 4.7, 1.4] },
+      inputs: [{ name: 'flower_data', type: 'vector', value: [7, 3.2, 4.7, 1.4] }],
       outputs: [{ name: 'iris_type', type: 'character' }]
     });
     expect(() => toTestRequest(withForm(m, { samples: { flower_data: 'abc' } }).form)).toThrow('flower_data: "abc" is not a list');

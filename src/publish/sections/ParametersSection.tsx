@@ -18,6 +18,16 @@ export function ParametersSection(props: ISectionProps & { analysisError: string
         origin={params.origin}
       />
       <ParamTable kind="outputs" rows={params.outputs} onChange={rows => onChange(setRows(model, 'outputs', rows))} errors={model.errors} />
+      {params.notes && params.notes.length ? (
+        <ul className="o16n-analysis-notes" aria-label="Notes on the code">
+          {params.notes.map(n => (
+            <li key={n.name} className="o16n-hint">
+              <code>{n.name}</code>
+              {n.reason ? `: ${n.reason}` : ''}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {props.analysisError ? (
         <p className="o16n-warning" role="status">
           Could not guess the inputs and outputs in the kernel: {props.analysisError}

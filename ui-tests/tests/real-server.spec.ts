@@ -79,6 +79,11 @@ test.describe('against the real server extension', () => {
     await expect(panel.getByLabel('Outputs 1 type')).toHaveValue('character');
     await panel.getByLabel('Name', { exact: true }).fill(CELL_SERVICE);
     await expect(panel.getByLabel('Version')).toHaveValue('v1');
+    // test it in the kernel with a flower first (the consume cell takes the same sample)
+    await panel.getByText("Test in the notebook's kernel").click();
+    await panel.getByLabel('flower_data', { exact: true }).fill('[7, 3.2, 4.7, 1.4]');
+    await panel.getByRole('button', { name: 'Test', exact: true }).click();
+    await expect(panel.locator('.o16n-test-outputs')).toContainText('versicolor', { timeout: 60000 });
     await panel.getByRole('button', { name: 'Publish', exact: true }).click();
     const published = panel.getByText(`Published ${CELL_SERVICE} v1.`);
     await expect(published).toBeVisible({ timeout: 300000 });
@@ -172,6 +177,10 @@ test.describe('against the real server extension', () => {
     await page.sidebar.openTab('o16n-catalog');
     await catalog.getByRole('button', { name: `Insert a consume cell for ${FUNCTION_SERVICE} v1` }).click();
     await expect.poll(async () => (await page.notebook.getCellTextInput(2)) ?? '').toContain(FUNCTION_SERVICE);
+    // the user puts a real flower in place of the sample [1, 2, 3] (the model wants 4 numbers)
+    const first = (await page.notebook.getCellTextInput(1)) ?? '';
+    expect(first).toBe(`%load_ext o16n\n%o16n consume ${CELL_SERVICE} v1 --flower_data '[1, 2, 3]'`);
+    await page.notebook.setCell(1, 'code', first.replace('[1, 2, 3]', '[7, 3.2, 4.7, 1.4]'));
     for (const order of [
       [2, 1],
       [1, 2]
@@ -185,12 +194,14 @@ test.describe('against the real server extension', () => {
   });
 });
 
+/** Give the notebook a fresh kernel: nothing of the earlier runs is loaded in it. */
 async function restartKernel(page: IJupyterLabPageFixture): Promise<void> {
   await page.evaluate(async () => {
     const app = (window as any).jupyterapp;
-    const panel = app.shell.currentWidget;
-    await panel.sessionContext.session.kernel.restart();
-    await panel.sessionContext.ready;
+    const context = app.shell.currentWidget.sessionContext;
+    // a new kernel process for the notebook, as Kernel > Change Kernel would start
+    await context.changeKernel({ name: context.session.kernel.name });
+    await context.ready;
   });
   await page.waitForTimeout(500);
   // outputs of the earlier run go, so that the checks see this run's

@@ -66,7 +66,17 @@ export function PublishFooter(props: IPublishFooterProps): JSX.Element {
         {publishing && !job ? <Spinner label="Starting…" /> : null}
       </div>
       <div className="o16n-publish-outcome" aria-live="polite">
-        {job ? <PublishSteps job={job} /> : null}
+        {job && service ? (
+          // done: the result matters now, the steps fold away
+          <details className="o16n-steps-done">
+            <summary>
+              {job.steps.length} steps{job.elapsed ? ` in ${formatSeconds(job.elapsed)}` : ''}
+            </summary>
+            <PublishSteps job={job} />
+          </details>
+        ) : job ? (
+          <PublishSteps job={job} />
+        ) : null}
         <PublishFailure failure={failure} />
         <NotCapturedWarning notCaptured={job?.notCaptured} />
         {service ? <PublishResult {...props} service={service} /> : null}

@@ -322,7 +322,7 @@ function NotebookPublishPanel(
             type="button"
             className="o16n-link-button"
             disabled={!kernelId}
-            aria-label="Read the kernel's objects and functions again"
+            title="Read the kernel's objects and functions again"
             onClick={() => setRefreshes(n => n + 1)}
           >
             Refresh from the kernel

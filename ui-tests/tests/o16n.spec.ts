@@ -219,7 +219,7 @@ test.describe('jupyterlab-o16n', () => {
     await expect(publish).toBeInViewport();
     await publish.click();
     // the steps, then the result, show where the button is: no scrolling needed
-    await expect(panel.getByRole('list', { name: 'Publish progress' })).toBeInViewport();
+    await expect(panel.locator('.o16n-publish-outcome')).toBeInViewport();
     await expect(panel.getByText('Published Iris v1.')).toBeInViewport();
     await expect(panel.getByRole('button', { name: 'Insert consume cell' })).toBeInViewport();
     await expect(panel.locator('.o16n-endpoint')).toBeInViewport();

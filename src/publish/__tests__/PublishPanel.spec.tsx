@@ -443,7 +443,7 @@ describe('PublishPanel follows the kernel and the notebook (#13 items 3 and 8)',
     const { api } = setup();
     await analyzed();
     const calls = api.kernelNamespace.mock.calls.length;
-    fireEvent.click(screen.getByRole('button', { name: "Read the kernel's objects and functions again" }));
+    fireEvent.click(screen.getByRole('button', { name: 'Refresh from the kernel' }));
     await waitFor(() => expect(api.kernelNamespace.mock.calls.length).toBe(calls + 1));
     await waitFor(() => expect(api.analyze.mock.calls.length).toBeGreaterThanOrEqual(2));
   });

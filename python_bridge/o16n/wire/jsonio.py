@@ -16,49 +16,79 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import accumulate
 from typing import Any
 
 from .errors import WireError
 from .values import INT_LIMIT, MAX_DEPTH, number_problem
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_KEEP = b"[]{}"
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in _KEEP)
-_DELTA = [0] * 256
-_DELTA[ord("[")] = _DELTA[ord("{")] = 1
-_DELTA[ord("]")] = _DELTA[ord("}")] = -1
-# 19 digits in a row can exceed int64; a three-digit exponent can overflow a float.
-_MAYBE_OUT_OF_RANGE = re.compile(rb"\d{19}|[eE][+]?\d{3}")
+# Brackets only, with { and } counted as [ and ] (the depth is the same).
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# Digits as 0, e/E as e, + as +, the rest blank: a run of 19 digits (possibly beyond int64) or a
+# three-digit exponent (possibly beyond a float) are then plain substring searches.
+_NUMBER_SHAPES = bytes.maketrans(bytes(range(256)), bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else ord("e") if b in b"eE" else ord("+") if b == ord("+") else ord(" ")
+    for b in range(256)))
+_SUSPICIOUS = (b"0" * 19, b"e000", b"e+000")
+
+
+def _outside_strings(raw: bytes) -> bytes:
+    if b"\\" not in raw:  # no escapes: every quote opens or closes a string
+        return b"".join(raw.split(b'"')[0::2])
+    return _STRING.sub(b"", raw)
 
 
 def depth(raw: bytes) -> int:
-    """The deepest nesting of arrays and objects in `raw` (brackets inside strings do not count)."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
+    """The deepest nesting of arrays and objects in `raw` (brackets inside strings do not count).
+
+    Each round removes every innermost pair; the rounds needed are the depth. Stops one round past
+    MAX_DEPTH: that is all the caller needs to know, and it bounds the work.
+    """
+    brackets = _outside_strings(raw).translate(_BRACKETS, _NOT_BRACKETS)
+    rounds = 0
+    while brackets and rounds <= MAX_DEPTH:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            break  # unbalanced: json.loads will say so
+        brackets, rounds = shorter, rounds + 1
+    return rounds
+
+
+def _maybe_out_of_range(raw: bytes) -> bool:
+    shapes = raw.translate(_NUMBER_SHAPES)
+    return any(pattern in shapes for pattern in _SUSPICIOUS)
+
+
+class _NonStandard(Exception):
+    """A NaN/Infinity literal: stops the fast parse; the slow one says where it is."""
+
+
+def _stop_at_constant(name: str) -> Any:
+    raise _NonStandard(name)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_stop_at_constant)  # one decoder: none made per call
 
 
 def loads(raw: bytes | str) -> Any:
     """Parse a request body; WireError (field `body` or the member at fault) when it may hurt."""
-    data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
     # fewer opening brackets than the limit cannot nest deeper: skip the closer look
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and depth(data) > MAX_DEPTH:
         raise WireError("body", f"the body is nested more than {MAX_DEPTH} levels deep")
-    constants: list[str] = []
-
-    def constant(name: str) -> float:
-        constants.append(name)
-        return float(name)  # "NaN", "Infinity", "-Infinity": found again by the walk below
-
     try:
-        value = json.loads(data, parse_constant=constant)
+        value = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+    except _NonStandard:
+        _raise_for(_path_problem(json.loads(data, parse_constant=float)))
+        raise WireError("body", "the body holds NaN or Infinity") from None  # pragma: no cover
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise WireError("body", "the body is nested too deeply") from None
-    except ValueError as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integers too long to parse
         if "digits" in str(exc):  # an integer longer than Python parses (sys.get_int_max_str_digits)
             _raise_for(_locate_huge_int(data))
         raise WireError("body", f"the body is not valid JSON: {exc}") from None
-    if constants or _MAYBE_OUT_OF_RANGE.search(data):
+    if _maybe_out_of_range(data):
         _raise_for(_path_problem(value))
     return value
 

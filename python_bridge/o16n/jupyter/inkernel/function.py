@@ -53,7 +53,7 @@ def analyze_function(user_ns, name, wire):
         known[p["name"]] = (kind, reason)
         inputs.append({"name": p["name"], "type": kind, "reason": reason})
     collector = ObjectCollector(user_ns)
-    collector._seen.add(name)
+    collector.exclude(name)
     collector.follow(fn)
     outputs = _function_outputs(fn, info, function_node, Env(fn.__globals__, known), wire)
     return {"inputs": inputs, "outputs": outputs, "objects": collector.objects, "notes": collector.notes,

@@ -6,6 +6,8 @@ from .livetypes import PREDICTORS, STRING_METHODS, describe_value, element_wire,
 
 
 class Parents(ast.NodeVisitor):
+    """Marks every node with its parent: a usage hint looks one or two levels up from a name."""
+
     def generic_visit(self, node):
         for child in ast.iter_child_nodes(node):
             child._o16n_parent = node

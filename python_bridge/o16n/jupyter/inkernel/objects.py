@@ -33,6 +33,10 @@ class ObjectCollector:
         self.notes = []
         self._seen = set()
 
+    def exclude(self, name):
+        """Never list `name` (the function being analyzed, which the service defines itself)."""
+        self._seen.add(name)
+
     def take(self, name, reason, namespace=None):
         """Record `name` if it is a kernel object (True), or a note about it; False: not in the kernel."""
         namespace = self.user_ns if namespace is None else namespace

@@ -44,7 +44,7 @@ test-python: install
 	O16N_REQUIRE_SDK=1 $(BIN)/python -m pytest
 
 test-js: node_modules/.package-lock.json
-	npm test
+	npm run lint && npm test
 
 # Browser tests: Debian's chromium (Playwright may not download one), a fresh JupyterLab on :8888.
 test-ui: install

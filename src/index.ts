@@ -11,17 +11,18 @@ import { O16nApi, isNotLoggedIn } from './api/client';
 import { IO16nSettings, DEFAULT_SETTINGS, readSettings } from './common/settings';
 import { LabHost, OPEN_SERVICE_COMMAND } from './host';
 import { catalogIcon, consumeIcon, publishIcon } from './icons';
+import { BatchRuns } from './catalog/batchRuns';
 import { CatalogWidget, PublishWidget, ServiceDetailWidget } from './widgets';
 
 const PLUGIN_ID = 'jupyterlab-o16n:plugin';
 
-export namespace CommandIDs {
-  export const publish = 'o16n:publish';
-  export const openCatalog = 'o16n:open-catalog';
-  export const openService = OPEN_SERVICE_COMMAND;
-  export const insertConsume = 'o16n:insert-consume-cell';
-  export const refresh = 'o16n:refresh-catalog';
-}
+export const CommandIDs = {
+  publish: 'o16n:publish',
+  openCatalog: 'o16n:open-catalog',
+  openService: OPEN_SERVICE_COMMAND,
+  insertConsume: 'o16n:insert-consume-cell',
+  refresh: 'o16n:refresh-catalog'
+} as const;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -41,6 +42,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     let settings: IO16nSettings = DEFAULT_SETTINGS;
 
     const publishPanel = new PublishWidget(api, host, settings);
+    // batch runs outlive the service views: a view reopened shows its last run
+    const batchRuns = new BatchRuns();
     const catalog = new CatalogWidget(api, host, settings);
     app.shell.add(catalog, 'left', { rank: 850 });
     app.shell.add(publishPanel, 'right', { rank: 850 });
@@ -89,7 +92,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           app.shell.activateById(open.id);
           return open;
         }
-        const content = new ServiceDetailWidget(api, host, settings, name, version, tab);
+        const content = new ServiceDetailWidget(api, host, settings, name, version, tab, batchRuns);
         const widget = new MainAreaWidget({ content });
         widget.id = `o16n-service-${encodeURIComponent(name)}-${encodeURIComponent(version)}`;
         widget.title.label = `${name} ${version}`;

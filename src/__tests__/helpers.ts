@@ -26,9 +26,12 @@ export function mockApi(overrides: Partial<Record<keyof O16nApi, jest.Mock>> = {
     startBatch: jest.fn(),
     batchStatus: jest.fn(),
     cancelBatch: jest.fn(),
-    kernelVariables: jest.fn().mockResolvedValue({ variables: [], functions: [] }),
+    kernelNamespace: jest.fn().mockResolvedValue({ objects: [], functions: [] }),
+    analyze: jest.fn().mockResolvedValue({ inputs: [], outputs: [], objects: [], function: null }),
+    testInKernel: jest.fn().mockResolvedValue({ success: true, outputs: {}, consoleOutput: '', errorMessage: null, elapsed: 0.01 }),
     publish: jest.fn(),
     publishJob: jest.fn(),
+    publishJobs: jest.fn().mockResolvedValue([]),
     url: jest.fn((p: string) => `/o16n/${p}`),
     ...overrides
   };
@@ -44,6 +47,8 @@ export function mockHost(overrides: Partial<Record<keyof IO16nHost, jest.Mock>> 
     openService: jest.fn(),
     confirm: jest.fn().mockResolvedValue(true),
     servicesChanged: jest.fn(),
+    readPublishTarget: jest.fn().mockReturnValue(null),
+    writePublishTarget: jest.fn(),
     ...overrides
   };
 }

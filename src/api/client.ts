@@ -7,13 +7,17 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  IAnalysis,
+  IAnalyzeRequest,
   IBatchStatus,
-  IKernelVariables,
+  IKernelNamespace,
   IPublishJob,
   IPublishRequest,
   IServiceResult,
   IStatus,
   ISwaggerDocument,
+  ITestRequest,
+  ITestResult,
   IWebService
 } from './types';
 
@@ -112,8 +116,19 @@ export class O16nApi {
   }
 
   // ------------------------------------------------------------------ kernels and publishing
-  kernelVariables(kernelId: string): Promise<IKernelVariables> {
-    return this.request<IKernelVariables>('GET', `kernels/${enc(kernelId)}/variables`);
+  /** The kernel's objects (candidates to ship with a service) and the functions defined in the notebook. */
+  kernelNamespace(kernelId: string): Promise<IKernelNamespace> {
+    return this.request<IKernelNamespace>('GET', `kernels/${enc(kernelId)}/namespace`);
+  }
+
+  /** Inputs, outputs and the kernel objects that cell code or a kernel function needs, worked out in the kernel. */
+  analyze(kernelId: string, body: IAnalyzeRequest): Promise<IAnalysis> {
+    return this.request<IAnalysis>('POST', `kernels/${enc(kernelId)}/analyze`, body);
+  }
+
+  /** Run the service code in the kernel on a copy of its namespace, bound as the service will bind it. */
+  testInKernel(kernelId: string, body: ITestRequest): Promise<ITestResult> {
+    return this.request<ITestResult>('POST', `kernels/${enc(kernelId)}/test`, body);
   }
 
   publish(body: IPublishRequest): Promise<{ jobId: string }> {
@@ -122,6 +137,12 @@ export class O16nApi {
 
   publishJob(jobId: string): Promise<IPublishJob> {
     return this.request<IPublishJob>('GET', `publish/${enc(jobId)}`);
+  }
+
+  /** The latest publish jobs of a notebook (they survive a JupyterLab restart), newest first. */
+  async publishJobs(notebook: string): Promise<IPublishJob[]> {
+    const data = await this.request<IPublishJob[] | { jobs: IPublishJob[] }>('GET', `publish?notebook=${enc(notebook)}`);
+    return Array.isArray(data) ? data : (data?.jobs ?? []);
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -3,19 +3,13 @@
  * Names and shapes follow the o16n (R Server 9.1 compatible) API as the extension relays it.
  */
 
-/** A parameter type as the o16n API spells it ("wire type"). */
-export type WireType =
-  | 'numeric'
-  | 'integer'
-  | 'character'
-  | 'logical'
-  | 'vector'
-  | 'matrix'
-  | 'data.frame';
+import { WireType } from '../common/wireTypes';
+
+export { WireType };
 
 export interface IParameterDefinition {
   name: string;
-  type: WireType | string;
+  type: WireType;
 }
 
 export interface IWebService {
@@ -53,6 +47,13 @@ export interface IStatus {
   server: Record<string, unknown> | null;
   /** why we are not connected (server unreachable or starting, not logged in) */
   message: string | null;
+  /** embedded mode: the embedded server's port and the file holding its admin password */
+  embedded?: IEmbeddedServer | null;
+}
+
+export interface IEmbeddedServer {
+  port: number;
+  passwordFile: string | null;
 }
 
 /** A `WebServiceResult` of the o16n API plus the time the call took. */
@@ -72,10 +73,12 @@ export interface IBatchStatus {
   state: string;
   completedItemCount: number;
   totalItemCount: number;
-  batchExecutionResults: IServiceResult[];
+  /** index-aligned with the records; an item not finished yet is null in partial results */
+  batchExecutionResults: (IServiceResult | null)[];
 }
 
-export interface IKernelVariable {
+/** A kernel object: a value of the notebook's kernel that a service can carry (dill-serialized). */
+export interface IKernelObject {
   name: string;
   type: string;
   size: number | null;
@@ -108,9 +111,64 @@ export interface IKernelFunction {
   doc: string | null;
 }
 
-export interface IKernelVariables {
-  variables: IKernelVariable[];
+/** `GET /o16n/kernels/{id}/namespace` */
+export interface IKernelNamespace {
+  objects: IKernelObject[];
   functions: IKernelFunction[];
+}
+
+/**
+ * `POST /o16n/kernels/{id}/analyze`: the cell code, or a kernel function. `objects`: the kernel
+ * objects the user chose to ship (the other kernel values the code reads become typed inputs).
+ */
+export type IAnalyzeRequest = { code: string; objects?: string[] } | { functionName: string };
+
+export interface IGuessedParameter {
+  name: string;
+  type: WireType;
+  /** why it was guessed ("read before assigned", "annotation float") */
+  reason: string | null;
+}
+
+export interface IGuessedObject {
+  name: string;
+  /** why it is needed ("used by predict") */
+  reason: string | null;
+}
+
+export interface IAnalysis {
+  inputs: IGuessedParameter[];
+  outputs: IGuessedParameter[];
+  /** kernel objects the code (or the function and the functions it calls) reads */
+  objects: IGuessedObject[];
+  /** names that are neither: a module or an imported class ("import it in the service code"), an undefined global */
+  notes?: IGuessedObject[];
+  function: IKernelFunction | null;
+}
+
+/** An input of a test, checked and converted by the relay as the o16n server's workers do. */
+export interface ITestInput {
+  name: string;
+  type: WireType;
+  value: unknown;
+}
+
+/** `POST /o16n/kernels/{id}/test`: runs in the kernel on a copy of its namespace. */
+export interface ITestRequest {
+  code?: string;
+  functionName?: string;
+  initCode?: string;
+  inputs: ITestInput[];
+  outputs: IParameterDefinition[];
+}
+
+export interface ITestResult {
+  success: boolean;
+  outputs: Record<string, unknown>;
+  consoleOutput: string;
+  errorMessage: string | null;
+  /** seconds */
+  elapsed: number;
 }
 
 export interface IPublishRequest {
@@ -123,12 +181,15 @@ export interface IPublishRequest {
   functionName?: string;
   inputs: IParameterDefinition[];
   outputs: IParameterDefinition[];
-  variables: string[];
+  /** kernel objects to serialize into the service's snapshot */
+  objects: string[];
   files: string[];
   initCode: string;
   outputFileNames: string[];
   /** the swagger operationId; defaults on the server to the function name */
   operationId?: string;
+  /** the notebook's path: the relay keeps it with the job (GET /o16n/publish?notebook=) */
+  notebook?: string;
 }
 
 export type PublishStepName = 'capture' | 'upload' | 'files' | 'snapshot' | 'publish' | 'cleanup' | string;
@@ -159,10 +220,15 @@ export interface IPublishJob {
   totalBytes: number;
   service: IWebService | null;
   error: IPublishError | null;
-  /** variables that could not be serialized (name -> reason); the others were published */
+  /** objects that could not be serialized (name -> reason); the others were published */
   notCaptured: Record<string, string>;
   /** seconds since the job started (until it ended) */
   elapsed: number;
+  /** what the job publishes, and from which notebook */
+  name?: string;
+  version?: string | null;
+  notebook?: string | null;
+  startedAt?: string;
 }
 
 /** A swagger 2.0 document (only the parts the views read are typed). */

@@ -9,140 +9,76 @@ import { IBatchStatus, IWebService } from '../api/types';
 import { IO16nHost } from '../common/host';
 import { ErrorBox, Spinner, showValue } from '../components/common';
 import { parseRecords } from './batchInput';
+import { BatchRuns, runKey } from './batchRuns';
 
 const DF_MARKER = '__o16n_records__';
-
-/** Batch states after which polling stops (o16n: Pending Ready InProgress Complete Failed). */
-const FINAL_STATE = /^(complete|failed|cancell?ed)$/i;
 
 export interface IBatchPanelProps {
   service: IWebService;
   api: O16nApi;
   host: IO16nHost;
+  /** where the runs live: they outlive this view */
+  runs: BatchRuns;
   /** ms between status polls */
   pollInterval: number;
 }
 
-/** One run: its id, whether the user cancelled it. */
-interface IRun {
-  executionId: string | null;
-  cancelled: boolean;
-}
-
 export function BatchPanel(props: IBatchPanelProps): JSX.Element {
-  const { service, api } = props;
+  const { service, api, host, runs } = props;
+  const key = runKey(service.name, service.version);
+  const run = React.useSyncExternalStore(
+    React.useCallback(listener => runs.subscribe(key, listener), [runs, key]),
+    () => runs.get(key)
+  );
   const inputNames = (service.inputParameterDefinitions ?? []).map(p => p.name);
-  const [text, setText] = React.useState('');
+  const [text, setText] = React.useState(() => run?.text ?? '');
   const [parallel, setParallel] = React.useState(10);
   const [frames, setFrames] = React.useState<string[] | null>(null);
   const [frame, setFrame] = React.useState('');
-  const [status, setStatus] = React.useState<IBatchStatus | null>(null);
-  const [records, setRecords] = React.useState<Record<string, unknown>[]>([]);
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
-  const [cancelling, setCancelling] = React.useState(false);
-  const [notice, setNotice] = React.useState<string | null>(null);
-  const [executionId, setExecutionId] = React.useState<string | null>(null);
-  // the run being polled; a ref so the polling loop sees a cancel at once
-  const run = React.useRef<IRun | null>(null);
-  const alive = React.useRef(true);
-  React.useEffect(() => () => void (alive.current = false), []);
+  const [inputError, setInputError] = React.useState<string | null>(null);
 
   React.useEffect(() => {
-    const nb = props.host.currentNotebook();
+    let current = true;
+    const nb = host.currentNotebook();
     if (!nb?.kernelId) {
       setFrames([]);
       return;
     }
     api
-      .kernelVariables(nb.kernelId)
-      .then(v => alive.current && setFrames(v.variables.filter(x => /DataFrame/.test(x.type)).map(x => x.name)))
-      .catch(() => alive.current && setFrames([]));
-  }, []);
+      .kernelNamespace(nb.kernelId)
+      .then(ns => current && setFrames(ns.objects.filter(x => /DataFrame/.test(x.type)).map(x => x.name)))
+      .catch(() => current && setFrames([]));
+    return () => void (current = false);
+  }, [api, host]);
 
   const loadFrame = async (name: string) => {
     setFrame(name);
     if (!name) {
       return;
     }
-    const result = await props.host.runInKernel(`print(${JSON.stringify(DF_MARKER)} + ${name}.to_json(orient="records"))`);
+    const result = await host.runInKernel(`print(${JSON.stringify(DF_MARKER)} + ${name}.to_json(orient="records"))`);
     const line = result.stdout.split('\n').find(l => l.startsWith(DF_MARKER));
     if (result.error || !line) {
-      setError(result.error ?? `Could not read ${name} from the kernel.`);
+      setInputError(result.error ?? `Could not read ${name} from the kernel.`);
       return;
     }
     setText(JSON.stringify(JSON.parse(line.slice(DF_MARKER.length)), null, 1));
   };
 
-  const start = async () => {
+  const start = () => {
     const parsed = parseRecords(text, inputNames);
     if (parsed.error) {
-      setError(parsed.error);
+      setInputError(parsed.error);
       return;
     }
-    setError(null);
-    setNotice(null);
-    setBusy(true);
-    setRecords(parsed.records);
-    setStatus(null);
-    setExecutionId(null);
-    const current: IRun = { executionId: null, cancelled: false };
-    run.current = current;
-    try {
-      const { executionId } = await api.startBatch(service.name, service.version, parsed.records, parallel);
-      current.executionId = executionId;
-      setExecutionId(executionId);
-      while (!current.cancelled) {
-        const s = await api.batchStatus(service.name, service.version, executionId);
-        if (!alive.current || current.cancelled) {
-          return;
-        }
-        setStatus(s);
-        if (FINAL_STATE.test(s.state)) {
-          break;
-        }
-        await new Promise(r => window.setTimeout(r, props.pollInterval));
-      }
-    } catch (e) {
-      if (alive.current && !current.cancelled) {
-        setError((e as Error).message);
-      }
-    } finally {
-      if (alive.current && run.current === current) {
-        setBusy(false);
-      }
-    }
+    setInputError(null);
+    void runs.start(api, service, parsed.records, text, parallel, props.pollInterval);
   };
 
-  const cancel = async () => {
-    const current = run.current;
-    if (!current?.executionId) {
-      return;
-    }
-    setCancelling(true);
-    try {
-      await api.cancelBatch(service.name, service.version, current.executionId);
-      current.cancelled = true;
-      if (!alive.current) {
-        return;
-      }
-      // the server deleted the execution: keep what we saw last, marked as cancelled
-      setStatus(s => (s ? { ...s, state: 'Cancelled' } : s));
-      setNotice('Batch cancelled: the o16n server stopped it and deleted its results. The results shown arrived before.');
-      setBusy(false);
-    } catch (e) {
-      if (alive.current) {
-        setError(`Could not cancel the batch: ${(e as Error).message}`);
-      }
-    } finally {
-      if (alive.current) {
-        setCancelling(false);
-      }
-    }
-  };
-
+  const busy = !!run?.busy;
+  const status = run?.status ?? null;
   const outputNames = (service.outputParameterDefinitions ?? []).map(p => p.name);
-  const canCancel = busy && !!executionId;
+  const canCancel = busy && !!run?.executionId;
   return (
     <div className="o16n-batch">
       <label htmlFor="o16n-batch-records">Records (JSON array of objects, or CSV with a header line: {inputNames.join(', ') || 'no inputs'})</label>
@@ -175,7 +111,7 @@ export function BatchPanel(props: IBatchPanelProps): JSX.Element {
           value={parallel}
           onChange={e => setParallel(Math.max(1, Number(e.target.value) || 1))}
         />
-        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" disabled={busy} onClick={() => void start()}>
+        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" disabled={busy} onClick={start}>
           Run batch
         </button>
         {canCancel ? (
@@ -183,23 +119,23 @@ export function BatchPanel(props: IBatchPanelProps): JSX.Element {
             type="button"
             className="jp-Button jp-mod-styled jp-mod-warn"
             aria-label="Cancel the batch"
-            disabled={cancelling}
-            onClick={() => void cancel()}
+            disabled={run?.cancelling}
+            onClick={() => void runs.cancel(api, service)}
           >
             Cancel
           </button>
         ) : null}
         {busy && !status ? <Spinner label="Starting the batch…" /> : null}
       </div>
-      <ErrorBox message={error} />
-      {notice ? (
+      <ErrorBox message={inputError ?? run?.error} />
+      {run?.cancelled ? (
         <p className="o16n-notice" role="status">
-          {notice}
+          Batch cancelled: the o16n server stopped it and deleted its results. The results shown arrived before.
         </p>
       ) : null}
       {status ? <BatchProgress status={status} /> : null}
-      {status && status.batchExecutionResults.length ? (
-        <BatchResults status={status} records={records} inputNames={inputNames} outputNames={outputNames} />
+      {status && run && status.batchExecutionResults.length ? (
+        <BatchResults status={status} records={run.records} inputNames={inputNames} outputNames={outputNames} />
       ) : null}
     </div>
   );
@@ -244,15 +180,16 @@ function BatchResults(props: {
       </thead>
       <tbody>
         {status.batchExecutionResults.map((r, i) => (
-          <tr key={i}>
+          // partial results carry null for the items not finished yet
+          <tr key={i} data-state={r ? (r.success ? 'ok' : 'failed') : 'pending'}>
             <td>{i}</td>
             {inputNames.map(n => (
               <td key={`in-${n}`}>{showValue(records[i]?.[n])}</td>
             ))}
             {outputNames.map(n => (
-              <td key={`out-${n}`}>{showValue(r.outputParameters?.[n])}</td>
+              <td key={`out-${n}`}>{r ? showValue(r.outputParameters?.[n]) : ''}</td>
             ))}
-            <td>{r.success ? 'ok' : r.errorMessage || 'failed'}</td>
+            <td>{r ? (r.success ? 'ok' : r.errorMessage || 'failed') : <span className="o16n-muted">pending</span>}</td>
           </tr>
         ))}
       </tbody>

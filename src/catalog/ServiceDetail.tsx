@@ -3,13 +3,16 @@ import * as React from 'react';
 
 import { O16nApi } from '../api/client';
 import { IServiceResult, IStatus, ISwaggerDocument, IWebService } from '../api/types';
-import { parseTypedValue, sampleValue, toUiType } from '../common/paramTypes';
 import { IO16nHost } from '../common/host';
+import { parseTypedValue, sampleValue } from '../common/values';
+import { canonicalType } from '../common/wireTypes';
 import { IO16nSettings } from '../common/settings';
 import { CopyButton, EmptyState, ErrorBox, Spinner, Tabs } from '../components/common';
 import { ResultView } from '../components/ResultView';
 import { SwaggerView } from '../components/SwaggerView';
+import { endpointOf } from '../publish/PublishFooter';
 import { BatchPanel } from './BatchPanel';
+import { BatchRuns } from './batchRuns';
 import { formatDate } from './group';
 import { SNIPPET_LABELS, SnippetLanguage, makeSnippet } from './snippets';
 
@@ -23,12 +26,19 @@ export interface IServiceDetailProps {
   onDeleted: () => void;
   initialTab?: DetailTab;
   batchPollInterval?: number;
+  /** batch runs shared by the service views (a view reopened shows its last run); one of its own by default */
+  batchRuns?: BatchRuns;
 }
 
 export type DetailTab = 'overview' | 'swagger' | 'try' | 'batch' | 'snippets';
 
 // ---------------------------------------------------------------------------- overview
-function Overview(props: { service: IWebService; api: O16nApi; onChange: (s: IWebService) => void }): JSX.Element {
+function Overview(props: {
+  service: IWebService;
+  api: O16nApi;
+  serverUrl: string;
+  onChange: (s: IWebService) => void;
+}): JSX.Element {
   const { service } = props;
   const canEdit = service.myPermissionOnService === 'read/write';
   const [editing, setEditing] = React.useState(false);
@@ -71,8 +81,14 @@ function Overview(props: { service: IWebService; api: O16nApi; onChange: (s: IWe
       )}
     </section>
   );
+  const endpoint = props.serverUrl ? endpointOf(props.serverUrl, service) : '';
   return (
     <div className="o16n-overview">
+      {endpoint ? (
+        <p className="o16n-endpoint-line">
+          Endpoint: <code className="o16n-endpoint">POST {endpoint}</code> <CopyButton text={endpoint} label="Copy the endpoint" />
+        </p>
+      ) : null}
       <dl className="o16n-meta">
         <dt>Runtime</dt>
         <dd>{service.runtimeType ?? '—'}</dd>
@@ -147,14 +163,14 @@ function Overview(props: { service: IWebService; api: O16nApi; onChange: (s: IWe
 
 // ---------------------------------------------------------------------------- try it
 function inputKind(type: string): 'number' | 'integer' | 'bool' | 'text' | 'json' {
-  switch (toUiType(type)) {
-    case 'float':
+  switch (canonicalType(type)) {
+    case 'numeric':
       return 'number';
-    case 'int':
+    case 'integer':
       return 'integer';
-    case 'bool':
+    case 'logical':
       return 'bool';
-    case 'str':
+    case 'character':
       return 'text';
     default:
       return 'json';
@@ -170,6 +186,8 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
   const [result, setResult] = React.useState<IServiceResult | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
+  // ids unique per view: two open services may have inputs of the same name
+  const idPrefix = `o16n-try${React.useId().replace(/:/g, '')}`;
   const consume = async () => {
     const parsed: Record<string, unknown> = {};
     const errs: Record<string, string> = {};
@@ -207,7 +225,7 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
       {inputs.length ? null : <p className="o16n-muted">This service takes no inputs.</p>}
       {inputs.map(p => {
         const kind = inputKind(p.type);
-        const id = `o16n-try-${p.name}`;
+        const id = `${idPrefix}-${p.name}`;
         return (
           <div key={p.name} className={`o16n-field${errors[p.name] ? ' o16n-mod-invalid' : ''}`}>
             <label htmlFor={id}>
@@ -218,6 +236,7 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
                 id={id}
                 type="checkbox"
                 checked={/^(true|1)$/i.test(values[p.name] ?? '')}
+                aria-describedby={errors[p.name] ? `${id}-error` : undefined}
                 onChange={e => setValues({ ...values, [p.name]: String(e.target.checked) })}
               />
             ) : kind === 'json' ? (
@@ -227,6 +246,7 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
                 rows={2}
                 spellCheck={false}
                 aria-invalid={!!errors[p.name]}
+                aria-describedby={errors[p.name] ? `${id}-error` : undefined}
                 value={values[p.name] ?? ''}
                 onChange={e => setValues({ ...values, [p.name]: e.target.value })}
               />
@@ -234,14 +254,21 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
               <input
                 id={id}
                 className="jp-mod-styled o16n-input"
-                type={kind === 'text' ? 'text' : 'number'}
-                step={kind === 'integer' ? 1 : 'any'}
+                // text, not type=number: the browser would hand over "" for "abc", and the error could not quote it
+                type="text"
+                inputMode={kind === 'integer' ? 'numeric' : kind === 'number' ? 'decimal' : undefined}
+                spellCheck={false}
                 aria-invalid={!!errors[p.name]}
+                aria-describedby={errors[p.name] ? `${id}-error` : undefined}
                 value={values[p.name] ?? ''}
                 onChange={e => setValues({ ...values, [p.name]: e.target.value })}
               />
             )}
-            {errors[p.name] ? <div className="o16n-field-error">{errors[p.name]}</div> : null}
+            {errors[p.name] ? (
+              <div id={`${id}-error`} className="o16n-field-error">
+                {errors[p.name]}
+              </div>
+            ) : null}
           </div>
         );
       })}
@@ -265,9 +292,9 @@ function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): 
 }
 
 // ---------------------------------------------------------------------------- snippets
-function Snippets(props: { service: IWebService; serverUrl: string }): JSX.Element {
+function Snippets(props: { service: IWebService; status: IStatus | null }): JSX.Element {
   const [lang, setLang] = React.useState<SnippetLanguage>('python-client');
-  const code = makeSnippet(lang, props.service, props.serverUrl);
+  const code = makeSnippet(lang, props.service, props.status?.url ?? '', props.status?.embedded?.passwordFile ?? null);
   return (
     <div className="o16n-snippets">
       <Tabs
@@ -289,6 +316,8 @@ function Snippets(props: { service: IWebService; serverUrl: string }): JSX.Eleme
 // ---------------------------------------------------------------------------- the view
 export function ServiceDetail(props: IServiceDetailProps): JSX.Element {
   const { api, host, settings, name, version } = props;
+  const ownRuns = React.useRef<BatchRuns | null>(null);
+  const batchRuns = props.batchRuns ?? (ownRuns.current ??= new BatchRuns());
   const [service, setService] = React.useState<IWebService | null>(null);
   const [swagger, setSwagger] = React.useState<ISwaggerDocument | null>(null);
   const [status, setStatus] = React.useState<IStatus | null>(null);
@@ -368,7 +397,17 @@ export function ServiceDetail(props: IServiceDetailProps): JSX.Element {
         <>
           <Tabs label="Service views" tabs={tabs} current={current} onChange={setTab} />
           <div className="o16n-tab-panel" role="tabpanel" aria-labelledby={`o16n-tab-${current}`}>
-            {current === 'overview' ? <Overview service={service} api={api} onChange={setService} /> : null}
+            {current === 'overview' ? (
+              <Overview
+                service={service}
+                api={api}
+                serverUrl={status?.url ?? ''}
+                onChange={s => {
+                  setService(s);
+                  host.servicesChanged(); // the catalog shows the new description
+                }}
+              />
+            ) : null}
             {current === 'swagger' ? (
               swagger ? (
                 <SwaggerView doc={swagger} fileName={`${name}-${version}-swagger.json`} />
@@ -381,12 +420,12 @@ export function ServiceDetail(props: IServiceDetailProps): JSX.Element {
             {current === 'try' ? <TryIt service={service} api={api} host={host} /> : null}
             {current === 'batch' ? (
               service.inputParameterDefinitions ? (
-                <BatchPanel service={service} api={api} host={host} pollInterval={props.batchPollInterval ?? 1000} />
+                <BatchPanel service={service} api={api} host={host} runs={batchRuns} pollInterval={props.batchPollInterval ?? 1000} />
               ) : (
                 <EmptyState title="This service declares no inputs." />
               )
             ) : null}
-            {current === 'snippets' ? <Snippets service={service} serverUrl={status?.url ?? ''} /> : null}
+            {current === 'snippets' ? <Snippets service={service} status={status} /> : null}
           </div>
         </>
       ) : null}

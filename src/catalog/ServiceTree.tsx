@@ -7,6 +7,7 @@
 import * as React from 'react';
 
 import { IWebService } from '../api/types';
+import { consumeIcon } from '../icons';
 import { IServiceGroup, formatDate } from './group';
 
 export interface IServiceTreeProps {
@@ -136,12 +137,13 @@ function VersionRow(props: {
       </button>
       <button
         type="button"
-        className="o16n-icon-button"
+        className="o16n-insert-cell"
         aria-label={`Insert a consume cell for ${s.name} ${s.version}`}
-        title="Insert consume cell"
+        title="Insert a cell that calls this version into the current notebook"
         onClick={() => props.onInsertConsume(s)}
       >
-        ⤓
+        <consumeIcon.react tag="span" className="o16n-insert-cell-icon" />
+        <span className="o16n-insert-cell-text">Consume cell</span>
       </button>
     </li>
   );

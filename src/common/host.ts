@@ -2,7 +2,10 @@
  * What the React views need from JupyterLab, as plain functions. index.ts implements it with the
  * notebook tracker, the document manager and dialogs; tests implement it with jest mocks.
  */
+import { ISignal } from '@lumino/signaling';
+
 import { IWebService } from '../api/types';
+import { IPublishTarget } from '../publish/target';
 
 export interface INotebookSelection {
   /** the notebook's path relative to the Jupyter root */
@@ -33,4 +36,16 @@ export interface IO16nHost {
   confirm(title: string, message: string, acceptLabel: string): Promise<boolean>;
   /** tell the catalog (and others) that services changed */
   servicesChanged(): void;
+  /** the last publish target remembered in an open notebook's metadata */
+  readPublishTarget(path: string): IPublishTarget | null;
+  /** remember the publish target in the notebook's metadata */
+  writePublishTarget(path: string, target: IPublishTarget): void;
+}
+
+/** What the publish panel follows: the current notebook and its kernel. */
+export interface INotebookEvents {
+  /** the current notebook, its path or its kernel changed */
+  readonly notebookChanged: ISignal<unknown, void>;
+  /** the current notebook's kernel ran something (a cell finished executing, the kernel restarted) */
+  readonly kernelActivity: ISignal<unknown, void>;
 }

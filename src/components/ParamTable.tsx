@@ -1,8 +1,8 @@
-/** An editable table of parameters: name + type, add and remove rows. */
+/** An editable table of parameters: name + wire type, add and remove rows, why a row was guessed. */
 import * as React from 'react';
 
-import { UI_TYPES, UiType } from '../common/paramTypes';
-import { IParamRow } from '../publish/infer';
+import { WIRE_TYPES, typeLabel } from '../common/wireTypes';
+import { IParamRow } from '../publish/model';
 
 export interface IParamTableProps {
   kind: 'inputs' | 'outputs';
@@ -14,27 +14,16 @@ export interface IParamTableProps {
   origin?: string;
 }
 
-const TYPE_HELP: Record<UiType, string> = {
-  float: 'float (numeric)',
-  int: 'int (integer)',
-  str: 'str (character)',
-  bool: 'bool (logical)',
-  vector: 'vector (list)',
-  matrix: 'matrix (list of rows)',
-  dataframe: 'dataframe (data.frame)'
-};
-
 export function ParamTable(props: IParamTableProps): JSX.Element {
   const { kind, rows, errors } = props;
   const label = kind === 'inputs' ? 'Inputs' : 'Outputs';
-  const update = (i: number, patch: Partial<IParamRow>) =>
-    props.onChange(rows.map((r, k) => (k === i ? { ...r, ...patch } : r)));
+  const update = (i: number, patch: Partial<IParamRow>) => props.onChange(rows.map((r, k) => (k === i ? { ...r, ...patch } : r)));
   const tableError = errors[kind];
   return (
     <fieldset className={`o16n-params${tableError ? ' o16n-mod-invalid' : ''}`} data-field={kind}>
       <legend>{label}</legend>
       {rows.length ? (
-        <table className="o16n-table" aria-label={label}>
+        <table className="o16n-table o16n-param-table" aria-label={label}>
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -56,13 +45,17 @@ export function ParamTable(props: IParamTableProps): JSX.Element {
                       className="jp-mod-styled o16n-input"
                       aria-label={`${label} ${i + 1} name`}
                       aria-invalid={!!err}
-                      aria-describedby={err ? `${id}-error` : undefined}
+                      aria-describedby={err ? `${id}-error` : row.reason ? `${id}-reason` : undefined}
                       value={row.name}
                       onChange={e => update(i, { name: e.target.value })}
                     />
                     {err ? (
                       <div id={`${id}-error`} className="o16n-field-error">
                         {err}
+                      </div>
+                    ) : row.reason ? (
+                      <div id={`${id}-reason`} className="o16n-hint o16n-row-reason">
+                        {row.reason}
                       </div>
                     ) : null}
                   </td>
@@ -71,11 +64,11 @@ export function ParamTable(props: IParamTableProps): JSX.Element {
                       className="jp-mod-styled o16n-select"
                       aria-label={`${label} ${i + 1} type`}
                       value={row.type}
-                      onChange={e => update(i, { type: e.target.value as UiType })}
+                      onChange={e => update(i, { type: e.target.value })}
                     >
-                      {UI_TYPES.map(t => (
+                      {WIRE_TYPES.map(t => (
                         <option key={t} value={t}>
-                          {TYPE_HELP[t]}
+                          {typeLabel(t)}
                         </option>
                       ))}
                     </select>
@@ -100,7 +93,7 @@ export function ParamTable(props: IParamTableProps): JSX.Element {
         <p className="o16n-muted">
           {kind === 'inputs'
             ? 'No inputs: the service takes no parameters. Add one if the code reads a value from the caller.'
-            : 'No outputs: add the variables the service returns.'}
+            : 'No outputs: add the names the service code assigns and returns.'}
         </p>
       )}
       {props.origin ? <p className="o16n-hint">{props.origin}</p> : null}
@@ -108,7 +101,7 @@ export function ParamTable(props: IParamTableProps): JSX.Element {
       <button
         type="button"
         className="jp-Button jp-mod-styled jp-mod-reject o16n-add"
-        onClick={() => props.onChange([...rows, { name: '', type: 'float' }])}
+        onClick={() => props.onChange([...rows, { name: '', type: 'numeric' }])}
       >
         + Add {kind === 'inputs' ? 'input' : 'output'}
       </button>

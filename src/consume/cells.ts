@@ -2,7 +2,7 @@
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
 import { IWebService } from '../api/types';
-import { consumeCellSource, loadsExtension } from './magic';
+import { consumeCellSource } from './magic';
 
 /** The source of the selected (or active) code cells, joined by a blank line. */
 export function selectedCode(panel: NotebookPanel): string {
@@ -16,7 +16,10 @@ export function selectedCode(panel: NotebookPanel): string {
   return parts.join('\n\n');
 }
 
-/** Insert `%o16n consume ...` below the active cell; false when no notebook is open. */
+/**
+ * Insert `%load_ext o16n` + `%o16n consume ...` below the active cell; false when no notebook is
+ * open. Every inserted cell loads the magics itself, so it runs in any order, in a fresh kernel.
+ */
 export function insertConsumeCell(
   tracker: INotebookTracker,
   service: IWebService,
@@ -27,8 +30,6 @@ export function insertConsumeCell(
     return false;
   }
   const notebook = panel.content;
-  const sources: string[] = [];
-  notebook.widgets.forEach(cell => sources.push(cell.model.sharedModel.getSource()));
   NotebookActions.insertBelow(notebook);
   const cell = notebook.activeCell;
   if (!cell) {
@@ -38,7 +39,7 @@ export function insertConsumeCell(
     NotebookActions.changeCellType(notebook, 'code');
   }
   notebook.activeCell?.model.sharedModel.setSource(
-    consumeCellSource(service.name, service.version, service.inputParameterDefinitions ?? [], !loadsExtension(sources), values)
+    consumeCellSource(service.name, service.version, service.inputParameterDefinitions ?? [], true, values)
   );
   return true;
 }

@@ -1,6 +1,6 @@
 /** The `%o16n consume` line a consume cell runs, with sample values from the service's signature. */
 import { IParameterDefinition } from '../api/types';
-import { sampleValue } from '../common/paramTypes';
+import { sampleValue } from '../common/values';
 
 export const LOAD_EXT_LINE = '%load_ext o16n';
 
@@ -14,12 +14,13 @@ export function quoteArg(value: string): string {
 }
 
 export function quoteName(name: string): string {
-  return /^[A-Za-z0-9_.\-]+$/.test(name) ? name : `'${name.replace(/'/g, "'\"'\"'")}'`;
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : `'${name.replace(/'/g, "'\"'\"'")}'`;
 }
 
 /**
  * The consume cell's source. `values` (JSON text per input) overrides the samples.
- * `withLoadExt` adds `%load_ext o16n` first (when the notebook has not loaded it yet).
+ * `withLoadExt` adds `%load_ext o16n` first: inserted cells always carry it (it is idempotent), so
+ * each works when it is the first cell run in a fresh kernel.
  */
 export function consumeCellSource(
   name: string,

@@ -1,26 +1,46 @@
-/** The publish panel (right area): describe a service from the notebook, test it, publish it. */
+/**
+ * The publish panel (right area): describe a service from the current notebook, test it in the
+ * kernel, publish it. The panel holds one model per notebook (see model.ts) and passes it down to
+ * its sections with `onChange`; the kernel is read through the relay (useKernel.ts) and the publish
+ * job is followed by usePublishJob.ts.
+ */
 import * as React from 'react';
 
-import { O16nApi, O16nApiError, isNotLoggedIn } from '../api/client';
-import { IKernelFunction, IKernelVariables, IPublishJob, IStatus, IWebService } from '../api/types';
-import { parseTypedValue, sampleValue, toWireType } from '../common/paramTypes';
-import { IO16nHost, INotebookSelection } from '../common/host';
+import { O16nApi } from '../api/client';
+import { IAnalysis, IAnalyzeRequest, IStatus, IWebService } from '../api/types';
+import { INotebookSelection, IO16nHost } from '../common/host';
 import { IO16nSettings } from '../common/settings';
-import { nextVersion } from '../common/versions';
-import { EmptyState, ErrorBox, Spinner, showValue } from '../components/common';
-import { ParamTable } from '../components/ParamTable';
-import { IParamRow, inferFromCode, inferFromFunction } from './infer';
+import { EmptyState } from '../components/common';
+import { firstErrorField } from './fields';
 import {
-  FormErrors,
   IPublishForm,
-  emptyForm,
-  fieldOfServerError,
+  IPublishModel,
+  applyAnalysis,
+  applyNamespace,
+  currentParams,
+  failedTestApplies,
+  nameIsValid,
+  newModel,
+  published,
+  rememberTarget,
+  setCode,
+  testKey,
+  toAnalyzeRequest,
   toPublishRequest,
-  validateForm
+  toTestRequest,
+  validateForm,
+  versionsFound
 } from './model';
-import { IPublishFailure, NotCapturedWarning, PublishFailure, PublishSteps, formatSeconds } from './PublishProgress';
-import { buildTestCode, parseTestOutput } from './testRun';
-import { VariablesTable } from './VariablesTable';
+import { PublishFooter } from './PublishFooter';
+import { AdvancedSection } from './sections/AdvancedSection';
+import { FilesSection } from './sections/FilesSection';
+import { ObjectsSection } from './sections/ObjectsSection';
+import { ParametersSection } from './sections/ParametersSection';
+import { ServiceSection } from './sections/ServiceSection';
+import { SourceSection } from './sections/SourceSection';
+import { TestSection } from './sections/TestSection';
+import { useAnalysis, useKernelNamespace } from './useKernel';
+import { usePublishJob } from './usePublishJob';
 
 export interface IPublishPanelProps {
   api: O16nApi;
@@ -30,285 +50,20 @@ export interface IPublishPanelProps {
   selection: INotebookSelection | null;
   /** re-read the notebook's selection */
   onRefreshSelection: () => void;
+  /** changes whenever the kernel should be read again: a cell finished executing, the panel was shown, the kernel changed */
+  kernelEpoch?: number;
+  /** changes when the publish command took the notebook's selection: the form takes its code */
+  selectionEpoch?: number;
   /** ms between publish job polls */
   pollInterval?: number;
+  /** ms after the code last changed before it is analyzed in the kernel */
+  analysisDelay?: number;
 }
-
-type TestState = { running: boolean; outputs: Record<string, unknown> | null; error: string | null; stdout: string };
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
-const FIELD_ORDER = ['name', 'version', 'description', 'operationId', 'code', 'functionName', 'inputs', 'outputs', 'initCode', 'outputFileNames', 'variables', 'files'];
 
 export function PublishPanel(props: IPublishPanelProps): JSX.Element {
-  const { api, host, settings, selection } = props;
-  const [form, setForm] = React.useState<IPublishForm>(() => ({ ...emptyForm(), code: selection?.selectedCode ?? '' }));
-  const [errors, setErrors] = React.useState<FormErrors>({});
-  const [existing, setExisting] = React.useState<string[]>([]);
-  const [versionTouched, setVersionTouched] = React.useState(false);
-  const [paramsTouched, setParamsTouched] = React.useState(false);
-  const [variablesTouched, setVariablesTouched] = React.useState(false);
-  const [kernel, setKernel] = React.useState<IKernelVariables | null>(null);
-  const [kernelError, setKernelError] = React.useState<string | null>(null);
-  const [kernelLoading, setKernelLoading] = React.useState(false);
-  const [folderFiles, setFolderFiles] = React.useState<string[]>([]);
-  const [origin, setOrigin] = React.useState('');
-  const [samples, setSamples] = React.useState<Record<string, string>>({});
-  const [test, setTest] = React.useState<TestState>({ running: false, outputs: null, error: null, stdout: '' });
-  const [job, setJob] = React.useState<IPublishJob | null>(null);
-  const [publishing, setPublishing] = React.useState(false);
-  const [publishError, setPublishError] = React.useState<IPublishFailure | null>(null);
-  const [connection, setConnection] = React.useState<IStatus | null>(null);
-  const rootRef = React.useRef<HTMLFormElement>(null);
-  const alive = React.useRef(true);
-  React.useEffect(() => () => void (alive.current = false), []);
-
-  const patch = (p: Partial<IPublishForm>) => setForm(f => ({ ...f, ...p }));
-
-  // the selection changed (the command was run again): take its code
-  React.useEffect(() => {
-    if (selection) {
-      patch({ code: selection.selectedCode });
-      setParamsTouched(false);
-      setVariablesTouched(false);
-      setJob(null);
-      setPublishError(null);
-    }
-  }, [selection?.path, selection?.selectedCode, selection?.kernelId]);
-
-  // kernel variables and functions
-  const loadKernel = React.useCallback(async () => {
-    setKernel(null);
-    setKernelError(null);
-    if (!selection?.kernelId) {
-      return;
-    }
-    setKernelLoading(true);
-    try {
-      const data = await api.kernelVariables(selection.kernelId);
-      if (alive.current) {
-        setKernel(data);
-      }
-    } catch (e) {
-      if (alive.current) {
-        setKernelError((e as Error).message);
-      }
-    } finally {
-      if (alive.current) {
-        setKernelLoading(false);
-      }
-    }
-  }, [api, selection?.kernelId]);
-  React.useEffect(() => void loadKernel(), [loadKernel]);
-
-  // files next to the notebook
-  React.useEffect(() => {
-    if (!selection) {
-      return;
-    }
-    host
-      .listFiles(dirname(selection.path))
-      .then(files => alive.current && setFolderFiles(files.filter(f => f !== selection.path)))
-      .catch(() => alive.current && setFolderFiles([]));
-  }, [host, selection?.path]);
-
-  // the o16n server's URL (for the endpoint) and whether we are connected to it
-  const checkConnection = React.useCallback(() => {
-    api
-      .status()
-      .then(s => alive.current && setConnection(s))
-      .catch(() => undefined);
-  }, [api]);
-  React.useEffect(checkConnection, [checkConnection]);
-  const serverUrl = connection?.url ?? '';
-
-  // versions of this name -> the next free one
-  React.useEffect(() => {
-    const name = form.name.trim();
-    if (!name) {
-      setExisting([]);
-      return;
-    }
-    const timer = window.setTimeout(async () => {
-      try {
-        const services = await api.listServices(name);
-        const versions = services.filter(s => s.name === name).map(s => s.version);
-        if (!alive.current) {
-          return;
-        }
-        setExisting(versions);
-        if (!versionTouched) {
-          patch({ version: nextVersion(versions, settings.versionScheme) });
-        }
-      } catch {
-        if (alive.current) {
-          setExisting([]);
-        }
-      }
-    }, 300);
-    return () => window.clearTimeout(timer);
-  }, [api, form.name, versionTouched, settings.versionScheme]);
-
-  const functions: IKernelFunction[] = kernel?.functions ?? [];
-  const chosenFunction = functions.find(f => f.name === form.functionName) ?? null;
-
-  // infer inputs/outputs (and the objects the code uses) unless the user edited them
-  React.useEffect(() => {
-    if (paramsTouched) {
-      return;
-    }
-    if (form.source === 'function') {
-      if (chosenFunction) {
-        const { inputs, outputs } = inferFromFunction(chosenFunction);
-        patch({ inputs, outputs });
-        setOrigin(`From the signature ${chosenFunction.name}${chosenFunction.signature}.`);
-        if (!variablesTouched && kernel) {
-          patch({
-            variables: kernel.variables
-              .filter(v => v.picklable !== false && !/function|module|type|class/i.test(v.type) && v.name !== chosenFunction.name)
-              .map(v => v.name)
-          });
-        }
-      }
-      return;
-    }
-    const inference = inferFromCode(
-      form.code,
-      kernel?.variables ?? [],
-      functions,
-      variablesTouched ? form.variables : undefined
-    );
-    const picklable = new Set((kernel?.variables ?? []).filter(v => v.picklable !== false).map(v => v.name));
-    functions.forEach(f => picklable.add(f.name));
-    patch({
-      inputs: inference.inputs,
-      outputs: inference.outputs,
-      ...(variablesTouched ? {} : { variables: inference.usedVariables.filter(v => picklable.has(v)) })
-    });
-    setOrigin(
-      form.code.trim()
-        ? 'Guessed from the code: names it reads that the cell and the chosen variables do not define are inputs; names it assigns are outputs. Edit as needed.'
-        : ''
-    );
-  }, [form.source, form.code, form.functionName, kernel, paramsTouched, variablesTouched, variablesTouched ? form.variables.join(',') : '']);
-
-  const focusField = (field: string) => {
-    const el = rootRef.current?.querySelector<HTMLElement>(
-      `[data-field="${field}"] input, [data-field="${field}"] textarea, [data-field="${field}"] select, #o16n-${field.replace('.', '-')}-name`
-    );
-    el?.focus();
-  };
-
-  const validate = (): boolean => {
-    const errs = validateForm(form, existing);
-    setErrors(errs);
-    const first = FIELD_ORDER.find(f => Object.keys(errs).some(k => k === f || k.startsWith(`${f}.`)));
-    if (first) {
-      const key = Object.keys(errs).find(k => k === first || k.startsWith(`${first}.`)) as string;
-      focusField(key);
-      return false;
-    }
-    return true;
-  };
-
-  const runTest = async () => {
-    setTest({ running: true, outputs: null, error: null, stdout: '' });
-    let inputs: { name: string; value: unknown }[];
-    try {
-      inputs = form.inputs.map(i => ({
-        name: i.name,
-        value: parseTypedValue(toWireType(i.type), samples[i.name] ?? sampleValue(i.type))
-      }));
-    } catch (e) {
-      setTest({ running: false, outputs: null, error: `Sample input: ${(e as Error).message}`, stdout: '' });
-      return;
-    }
-    try {
-      const run = await host.runInKernel(
-        buildTestCode({
-          code: form.source === 'cells' ? form.code : undefined,
-          functionName: form.source === 'function' ? form.functionName : undefined,
-          positional: chosenFunction?.parameters.filter(p => p.kind === 'POSITIONAL_ONLY').map(p => p.name),
-          initCode: form.initCode,
-          inputs,
-          outputs: form.outputs
-        })
-      );
-      const outputs = parseTestOutput(run.stdout);
-      const stdout = run.stdout
-        .split('\n')
-        .filter(l => !l.startsWith('__o16n_test_result__'))
-        .join('\n');
-      setTest({ running: false, outputs, error: run.error ?? (outputs ? null : 'The test printed no outputs.'), stdout });
-    } catch (e) {
-      setTest({ running: false, outputs: null, error: (e as Error).message, stdout: '' });
-    }
-  };
-
-  const publish = async () => {
-    setPublishError(null);
-    setJob(null);
-    if (!selection?.kernelId) {
-      setPublishError({
-        step: null,
-        message: 'The notebook has no running kernel: start it and run the cells that build your objects.',
-        status: null
-      });
-      return;
-    }
-    if (!validate()) {
-      return;
-    }
-    setPublishing(true);
-    try {
-      const { jobId } = await api.publish(toPublishRequest(form, selection.kernelId));
-      for (;;) {
-        const status = await api.publishJob(jobId);
-        if (!alive.current) {
-          return;
-        }
-        setJob(status);
-        if (status.state === 'done') {
-          host.servicesChanged();
-          break;
-        }
-        if (status.state === 'failed') {
-          const err = status.error ?? { step: status.step, message: 'Publishing failed.', field: null, status: null };
-          setPublishError({ step: err.step, message: err.message, status: err.status ?? null });
-          if (err.status === 401) {
-            checkConnection();
-          }
-          const field = fieldOfServerError(err.field);
-          if (field) {
-            setErrors({ [field]: err.message });
-            focusField(field);
-          }
-          break;
-        }
-        await new Promise(r => window.setTimeout(r, props.pollInterval ?? 500));
-      }
-    } catch (e) {
-      const err = e as O16nApiError;
-      setPublishError({ step: err.step ?? null, message: err.message, status: err.status ?? null });
-      if (isNotLoggedIn(err)) {
-        checkConnection();
-      }
-      const field = fieldOfServerError(err.field ?? null);
-      if (field) {
-        setErrors({ [field]: err.message });
-        focusField(field);
-      }
-    } finally {
-      if (alive.current) {
-        setPublishing(false);
-      }
-    }
-  };
-
-  if (!selection) {
+  // one model per notebook: switching notebooks shows each its own form
+  const models = React.useRef(new Map<string, IPublishModel>());
+  if (!props.selection) {
     return (
       <div className="o16n-panel o16n-publish">
         <h2 className="o16n-panel-title">Publish as web service</h2>
@@ -319,16 +74,231 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
       </div>
     );
   }
+  return <NotebookPublishPanel key={props.selection.path} {...props} selection={props.selection} models={models.current} />;
+}
 
-  const setParams = (kind: 'inputs' | 'outputs') => (rows: IParamRow[]) => {
-    setParamsTouched(true);
-    patch({ [kind]: rows } as Partial<IPublishForm>);
+function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+function analysisSource(request: IAnalyzeRequest): { source: 'cells' | 'function'; matches: (form: IPublishForm) => boolean } {
+  if ('functionName' in request) {
+    return { source: 'function', matches: form => form.functionName === request.functionName };
+  }
+  return { source: 'cells', matches: form => form.code === request.code };
+}
+
+function NotebookPublishPanel(
+  props: IPublishPanelProps & { selection: INotebookSelection; models: Map<string, IPublishModel> }
+): JSX.Element {
+  const { api, host, settings, selection, models } = props;
+  const { path, kernelId } = selection;
+  const selectionEpoch = props.selectionEpoch ?? 0;
+  const [model, setModel] = React.useState<IPublishModel>(
+    () =>
+      models.get(path) ??
+      newModel({
+        selectedCode: selection.selectedCode,
+        target: host.readPublishTarget(path),
+        versionScheme: settings.versionScheme,
+        selectionEpoch
+      })
+  );
+  const { form } = model;
+  const modelRef = React.useRef(model);
+  modelRef.current = model;
+  React.useEffect(() => void models.set(path, model), [models, path, model]);
+  const rootRef = React.useRef<HTMLFormElement>(null);
+
+  // the publish command ran again: take the selected code
+  React.useEffect(() => {
+    if (model.selectionEpoch !== selectionEpoch) {
+      setModel(m => ({ ...setCode(m, selection.selectedCode), selectionEpoch }));
+    }
+  }, [model.selectionEpoch, selectionEpoch, selection.selectedCode]);
+
+  // the kernel: its objects and functions, and the analysis of the code, read again on every epoch
+  const [refreshes, setRefreshes] = React.useState(0);
+  const epoch = (props.kernelEpoch ?? 0) + refreshes;
+  const kernel = useKernelNamespace(api, kernelId, epoch);
+  const kernelObjects = React.useMemo(() => kernel.namespace?.objects ?? [], [kernel.namespace]);
+  React.useEffect(() => setModel(m => applyNamespace(m, kernelObjects)), [kernelObjects]);
+  const objectsRef = React.useRef(kernelObjects);
+  objectsRef.current = kernelObjects;
+  const analyzeRequest = toAnalyzeRequest(form);
+  useAnalysis(
+    api,
+    kernelId,
+    analyzeRequest,
+    epoch,
+    (request: IAnalyzeRequest, analysis: IAnalysis) =>
+      setModel(m => {
+        const { source, matches } = analysisSource(request);
+        return matches(m.form) ? applyAnalysis(m, source, analysis, objectsRef.current) : m;
+      }),
+    (message: string) => setModel(m => ({ ...m, analysis: { state: 'failed', error: message } })),
+    props.analysisDelay
+  );
+
+  // versions of this name -> the next free one
+  const name = form.name.trim();
+  const lookUpVersions = model.existingVersions === null && nameIsValid(name);
+  React.useEffect(() => {
+    if (!lookUpVersions) {
+      return;
+    }
+    let current = true;
+    const timer = window.setTimeout(() => {
+      api
+        .listServices(name)
+        .then(list => current && setModel(m => versionsFound(m, name, list.filter(s => s.name === name).map(s => s.version))))
+        .catch(() => current && setModel(m => versionsFound(m, name, null)));
+    }, 300);
+    return () => {
+      current = false;
+      window.clearTimeout(timer);
+    };
+  }, [api, name, lookUpVersions]);
+
+  // files next to the notebook
+  const [folderFiles, setFolderFiles] = React.useState<string[]>([]);
+  React.useEffect(() => {
+    let current = true;
+    host
+      .listFiles(dirname(path))
+      .then(files => current && setFolderFiles(files.filter(f => f !== path)))
+      .catch(() => current && setFolderFiles([]));
+    return () => void (current = false);
+  }, [host, path]);
+
+  // the o16n server's URL (for the endpoint) and whether we are connected to it
+  const [connection, setConnection] = React.useState<IStatus | null>(null);
+  const checkConnection = React.useCallback(() => {
+    api
+      .status()
+      .then(s => setConnection(s))
+      .catch(() => undefined);
+  }, [api]);
+  React.useEffect(checkConnection, [checkConnection]);
+
+  const focusField = React.useCallback((field: string | null) => {
+    if (!field) {
+      return;
+    }
+    const row = /^(inputs|outputs)\.(\d+)$/.exec(field);
+    const selector = row
+      ? `#o16n-${row[1]}-${row[2]}-name`
+      : `[data-field="${field}"] input, [data-field="${field}"] textarea, [data-field="${field}"] select`;
+    rootRef.current?.querySelector<HTMLElement>(selector)?.focus();
+  }, []);
+
+  // the publish job; the form it was started from is what the notebook remembers
+  const publishedForm = React.useRef<IPublishForm | null>(null);
+  const job = usePublishJob(api, props.pollInterval ?? 500, {
+    onStarted: jobId => setModel(m => ({ ...m, jobId })),
+    onFinished: ended => {
+      if (ended.state !== 'done') {
+        return;
+      }
+      host.servicesChanged();
+      const from = publishedForm.current ?? modelRef.current.form;
+      const target = rememberTarget(from, ended.service?.version ?? from.version, modelRef.current.versionScheme);
+      host.writePublishTarget(path, target);
+      setModel(m => published(m, target));
+    },
+    onFieldError: (field, message) => {
+      setModel(m => ({ ...m, errors: { ...m.errors, [field]: message } }));
+      window.setTimeout(() => focusField(field), 0);
+    },
+    onNotLoggedIn: checkConnection
+  });
+
+  // a job started earlier from this notebook: follow it, or show how it ended (also after a restart)
+  const { resume, show } = job;
+  const firstJobId = React.useRef(model.jobId);
+  React.useEffect(() => {
+    if (firstJobId.current) {
+      void resume(firstJobId.current);
+      return;
+    }
+    let current = true;
+    api
+      .publishJobs(path)
+      .then(jobs => {
+        const latest = jobs[0];
+        if (!current || !latest) {
+          return;
+        }
+        if (latest.state === 'running') {
+          void resume(latest.jobId);
+        } else {
+          show(latest);
+        }
+      })
+      .catch(() => undefined);
+    return () => void (current = false);
+  }, [api, path, resume, show]);
+
+  const publish = async () => {
+    if (!kernelId) {
+      job.fail({
+        step: null,
+        message: 'The notebook has no running kernel: start it and run the cells that build your objects.',
+        status: null
+      });
+      return;
+    }
+    const errors = validateForm(form, model.existingVersions ?? []);
+    if (Object.keys(errors).length) {
+      setModel(m => ({ ...m, errors }));
+      focusField(firstErrorField(errors));
+      return;
+    }
+    if (failedTestApplies(model)) {
+      const go = await host.confirm(
+        'The last test failed',
+        `Testing this code in the kernel failed${model.test.error ? `: ${model.test.error}` : ''}. Publish it anyway?`,
+        'Publish anyway'
+      );
+      if (!go) {
+        return;
+      }
+    }
+    setModel(m => ({ ...m, errors: {} }));
+    publishedForm.current = form;
+    await job.start(toPublishRequest(form, kernelId, path));
   };
-  const toggle = (list: string[], item: string) => (list.includes(item) ? list.filter(x => x !== item) : [...list, item]);
-  const service: IWebService | null = job?.state === 'done' ? job.service ?? { name: form.name, version: form.version } : null;
-  const endpoint = service ? `${(serverUrl || '').replace(/\/+$/, '')}/api/${service.name}/${service.version}` : '';
-  const err = (f: string) => errors[f];
-  const fieldClass = (f: string) => `o16n-field${err(f) ? ' o16n-mod-invalid' : ''}`;
+
+  const runTest = async () => {
+    if (!kernelId) {
+      return;
+    }
+    const key = testKey(form);
+    let request;
+    try {
+      request = toTestRequest(form);
+    } catch (e) {
+      setModel(m => ({ ...m, test: { state: 'failed', key, result: null, error: `Sample input ${(e as Error).message}` } }));
+      return;
+    }
+    setModel(m => ({ ...m, test: { state: 'running', key, result: null, error: null } }));
+    try {
+      const result = await api.testInKernel(kernelId, request);
+      const error = result.success ? null : result.errorMessage || 'The test failed.';
+      setModel(m => ({ ...m, test: { state: result.success ? 'done' : 'failed', key, result, error } }));
+    } catch (e) {
+      setModel(m => ({ ...m, test: { state: 'failed', key, result: null, error: (e as Error).message } }));
+    }
+  };
+
+  const insertConsumeCell = (service: IWebService) => {
+    const { inputs } = currentParams(publishedForm.current ?? form);
+    host.insertConsumeCell(
+      { ...service, inputParameterDefinitions: service.inputParameterDefinitions ?? inputs.map(i => ({ name: i.name, type: i.type })) },
+      form.samples
+    );
+  };
 
   return (
     <form
@@ -340,350 +310,51 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         void publish();
       }}
     >
-      <h2 className="o16n-panel-title">Publish as web service</h2>
-      <p className="o16n-muted o16n-source-line">
-        From <code>{selection.path}</code>
-        {selection.kernelId ? null : ' (no kernel running)'}{' '}
-        <button type="button" className="o16n-link-button" onClick={props.onRefreshSelection}>
-          Use current selection
-        </button>
-      </p>
-      {connection && !connection.connected ? (
-        <div className="o16n-warning" role="status">
-          <strong>Not connected to o16n:</strong> {connection.message || 'the server does not answer'}.{' '}
-          {connection.user ? null : 'Log in from the Web services panel, then publish. '}
-          <button type="button" className="o16n-link-button" onClick={checkConnection}>
-            Check again
-          </button>
-        </div>
-      ) : null}
-
-      <div className={fieldClass('name')} data-field="name">
-        <label htmlFor="o16n-publish-name">Name</label>
-        <input
-          id="o16n-publish-name"
-          className="jp-mod-styled o16n-input"
-          value={form.name}
-          placeholder="e.g. Iris"
-          aria-invalid={!!err('name')}
-          aria-describedby={err('name') ? 'o16n-publish-name-error' : undefined}
-          onChange={e => patch({ name: e.target.value })}
-        />
-        {err('name') ? <div id="o16n-publish-name-error" className="o16n-field-error">{err('name')}</div> : null}
-      </div>
-
-      <div className={fieldClass('version')} data-field="version">
-        <label htmlFor="o16n-publish-version">Version</label>
-        <input
-          id="o16n-publish-version"
-          className="jp-mod-styled o16n-input"
-          value={form.version}
-          aria-invalid={!!err('version')}
-          aria-describedby="o16n-publish-version-hint"
-          onChange={e => {
-            setVersionTouched(true);
-            patch({ version: e.target.value });
-          }}
-        />
-        <div id="o16n-publish-version-hint" className="o16n-hint">
-          {err('version') ? (
-            <span className="o16n-field-error">{err('version')}</span>
-          ) : existing.length ? (
-            `Existing versions: ${existing.join(', ')}`
-          ) : !form.version.trim() ? (
-            'Empty: the o16n server generates a version.'
-          ) : form.name ? (
-            'First version of this service.'
-          ) : (
-            ''
-          )}
-        </div>
-      </div>
-
-      <div className={fieldClass('description')} data-field="description">
-        <label htmlFor="o16n-publish-description">Description</label>
-        <textarea
-          id="o16n-publish-description"
-          className="jp-mod-styled o16n-textarea"
-          rows={2}
-          value={form.description}
-          placeholder="What the service does, for the people who call it"
-          onChange={e => patch({ description: e.target.value })}
-        />
-      </div>
-
-      <div className={fieldClass('operationId')} data-field="operationId">
-        <label htmlFor="o16n-publish-operation">Operation id (optional)</label>
-        <input
-          id="o16n-publish-operation"
-          className="jp-mod-styled o16n-input"
-          value={form.operationId}
-          placeholder={form.source === 'function' && form.functionName ? form.functionName : 'e.g. predict_iris'}
-          spellCheck={false}
-          aria-invalid={!!err('operationId')}
-          aria-describedby="o16n-publish-operation-hint"
-          onChange={e => patch({ operationId: e.target.value })}
-        />
-        <div id="o16n-publish-operation-hint" className="o16n-hint">
-          {err('operationId') ? (
-            <span className="o16n-field-error">{err('operationId')}</span>
-          ) : (
-            'The name of the call in the swagger document (a Python identifier); client code generators use it.'
-          )}
-        </div>
-      </div>
-
-      <fieldset className="o16n-source">
-        <legend>What to run</legend>
-        <label className="o16n-radio">
-          <input
-            type="radio"
-            name="o16n-source"
-            checked={form.source === 'cells'}
-            onChange={() => {
-              setParamsTouched(false);
-              patch({ source: 'cells' });
-            }}
-          />
-          The selected cell(s) as code
-        </label>
-        <label className="o16n-radio">
-          <input
-            type="radio"
-            name="o16n-source"
-            checked={form.source === 'function'}
-            disabled={!functions.length}
-            onChange={() => {
-              setParamsTouched(false);
-              patch({ source: 'function', functionName: form.functionName || functions[0]?.name || '' });
-            }}
-          />
-          A function defined in the kernel{functions.length ? '' : ' (none found)'}
-        </label>
-        {form.source === 'cells' ? (
-          <div className={fieldClass('code')} data-field="code">
-            <label htmlFor="o16n-publish-code">Code</label>
-            <textarea
-              id="o16n-publish-code"
-              className="jp-mod-styled o16n-textarea o16n-code"
-              rows={Math.min(12, Math.max(3, form.code.split('\n').length))}
-              value={form.code}
-              spellCheck={false}
-              aria-invalid={!!err('code')}
-              onChange={e => {
-                setParamsTouched(false);
-                patch({ code: e.target.value });
-              }}
-            />
-            {err('code') ? <div className="o16n-field-error">{err('code')}</div> : null}
-          </div>
-        ) : (
-          <div className={fieldClass('functionName')} data-field="functionName">
-            <label htmlFor="o16n-publish-function">Function</label>
-            <select
-              id="o16n-publish-function"
-              className="jp-mod-styled o16n-select"
-              value={form.functionName}
-              onChange={e => {
-                setParamsTouched(false);
-                patch({ functionName: e.target.value });
-              }}
-            >
-              {functions.map(f => (
-                <option key={f.name} value={f.name}>
-                  {f.name}
-                  {f.signature}
-                </option>
-              ))}
-            </select>
-            {chosenFunction ? (
-              <div className="o16n-signature">
-                <code>
-                  def {chosenFunction.name}
-                  {chosenFunction.signature}
-                </code>
-                {chosenFunction.doc ? <div className="o16n-muted">{chosenFunction.doc}</div> : null}
-              </div>
-            ) : null}
-            {err('functionName') ? <div className="o16n-field-error">{err('functionName')}</div> : null}
-          </div>
-        )}
-      </fieldset>
-
-      <ParamTable kind="inputs" rows={form.inputs} onChange={setParams('inputs')} errors={errors} origin={origin} />
-      <ParamTable kind="outputs" rows={form.outputs} onChange={setParams('outputs')} errors={errors} />
-      {paramsTouched ? (
-        <button type="button" className="o16n-link-button" onClick={() => setParamsTouched(false)}>
-          Detect inputs and outputs again
-        </button>
-      ) : null}
-
-      <details className="o16n-section">
-        <summary>Init code and output files</summary>
-        <div className={fieldClass('initCode')} data-field="initCode">
-          <label htmlFor="o16n-publish-init">Init code (runs once when the service starts)</label>
-          <textarea
-            id="o16n-publish-init"
-            className="jp-mod-styled o16n-textarea o16n-code"
-            rows={3}
-            spellCheck={false}
-            value={form.initCode}
-            placeholder="import numpy as np"
-            onChange={e => patch({ initCode: e.target.value })}
-          />
-        </div>
-        <div className={fieldClass('outputFileNames')} data-field="outputFileNames">
-          <label htmlFor="o16n-publish-files-out">Output files (names, comma separated)</label>
-          <input
-            id="o16n-publish-files-out"
-            className="jp-mod-styled o16n-input"
-            value={form.outputFileNames}
-            placeholder="plot.png, answer.csv"
-            aria-invalid={!!err('outputFileNames')}
-            onChange={e => patch({ outputFileNames: e.target.value })}
-          />
-          {err('outputFileNames') ? <div className="o16n-field-error">{err('outputFileNames')}</div> : null}
-        </div>
-      </details>
-
-      <fieldset className={`o16n-variables${err('variables') ? ' o16n-mod-invalid' : ''}`} data-field="variables">
-        <legend>Kernel variables to ship with the service</legend>
-        {kernelLoading ? <Spinner label="Reading the kernel's variables…" /> : null}
-        <ErrorBox message={kernelError} title="Could not read the kernel's variables" />
-        {!selection.kernelId ? (
-          <p className="o16n-muted">Start the notebook's kernel and run your cells to list its variables.</p>
-        ) : kernel && !kernel.variables.length ? (
-          <p className="o16n-muted">The kernel has no variables yet: run the cells that build your model.</p>
-        ) : null}
-        {kernel && kernel.variables.length ? (
-          <VariablesTable
-            variables={kernel.variables}
-            chosen={form.variables}
-            onToggle={name => {
-              setVariablesTouched(true);
-              patch({ variables: toggle(form.variables, name) });
-            }}
-          />
-        ) : null}
-        {err('variables') ? <div className="o16n-field-error">{err('variables')}</div> : null}
-      </fieldset>
-
-      <fieldset className={`o16n-folder-files${err('files') ? ' o16n-mod-invalid' : ''}`} data-field="files">
-        <legend>Files from the notebook's folder</legend>
-        {folderFiles.length ? (
-          <ul className="o16n-checklist">
-            {folderFiles.map(f => (
-              <li key={f}>
-                <label>
-                  <input type="checkbox" checked={form.files.includes(f)} onChange={() => patch({ files: toggle(form.files, f) })} /> {f}
-                </label>
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <p className="o16n-muted">No other files next to the notebook.</p>
-        )}
-        {err('files') ? <div className="o16n-field-error">{err('files')}</div> : null}
-      </fieldset>
-
-      <details className="o16n-section o16n-test" open={!!test.outputs || !!test.error}>
-        <summary>Test in the notebook's kernel</summary>
-        {form.inputs.length ? (
-          <table className="o16n-table" aria-label="Sample inputs">
-            <tbody>
-              {form.inputs.map(i => (
-                <tr key={i.name}>
-                  <th scope="row">
-                    <label htmlFor={`o16n-sample-${i.name}`}>{i.name}</label>
-                  </th>
-                  <td>
-                    <input
-                      id={`o16n-sample-${i.name}`}
-                      className="jp-mod-styled o16n-input"
-                      value={samples[i.name] ?? sampleValue(i.type)}
-                      onChange={e => setSamples({ ...samples, [i.name]: e.target.value })}
-                    />
-                  </td>
-                  <td className="o16n-muted">{i.type}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-        <button
-          type="button"
-          className="jp-Button jp-mod-styled jp-mod-reject"
-          disabled={test.running || !selection.kernelId}
-          onClick={() => void runTest()}
-        >
-          Test
-        </button>
-        {test.running ? <Spinner label="Running in the kernel…" /> : null}
-        <ErrorBox message={test.error} title="Test failed" />
-        {test.outputs ? (
-          <table className="o16n-table o16n-test-outputs" aria-label="Test outputs">
-            <tbody>
-              {Object.entries(test.outputs).map(([k, v]) => (
-                <tr key={k}>
-                  <th scope="row">{k}</th>
-                  <td>
-                    <pre className="o16n-value">{showValue(v)}</pre>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-        {test.stdout.trim() ? <pre className="o16n-console-inline">{test.stdout}</pre> : null}
-      </details>
-
-      <div className="o16n-actions">
-        <button type="submit" className="jp-Button jp-mod-styled jp-mod-accept" disabled={publishing}>
-          Publish
-        </button>
-      </div>
-
-      {job ? <PublishSteps job={job} /> : publishing ? <Spinner label="Starting…" /> : null}
-      <PublishFailure failure={publishError} />
-      <NotCapturedWarning notCaptured={job?.notCaptured} />
-      {service ? (
-        <div className="o16n-published" role="status">
-          <p>
-            <strong>
-              Published {service.name} {service.version}.
-            </strong>
-            {job?.elapsed ? <span className="o16n-muted"> ({formatSeconds(job.elapsed)})</span> : null}
-          </p>
-          <p>
-            Endpoint: <code className="o16n-endpoint">POST {endpoint}</code>
-          </p>
-          <p>
-            <a href={api.url(`services/${encodeURIComponent(service.name)}/${encodeURIComponent(service.version)}/swagger`)} target="_blank" rel="noreferrer">
-              swagger.json
-            </a>
-            {' · '}
-            <button type="button" className="o16n-link-button" onClick={() => host.openService(service.name, service.version)}>
-              Open in the catalog
-            </button>
-          </p>
+      <div className="o16n-publish-body">
+        <h2 className="o16n-panel-title">Publish as web service</h2>
+        <p className="o16n-muted o16n-source-line">
+          From <code>{path}</code>
+          {kernelId ? null : ' (no kernel running)'}{' '}
+          <button type="button" className="o16n-link-button" onClick={props.onRefreshSelection}>
+            Use current selection
+          </button>{' '}
           <button
             type="button"
-            className="jp-Button jp-mod-styled jp-mod-accept"
-            onClick={() =>
-              host.insertConsumeCell(
-                {
-                  ...service,
-                  inputParameterDefinitions:
-                    service.inputParameterDefinitions ?? form.inputs.map(i => ({ name: i.name, type: toWireType(i.type) }))
-                },
-                samples
-              )
-            }
+            className="o16n-link-button"
+            disabled={!kernelId}
+            title="Read the kernel's objects and functions again"
+            onClick={() => setRefreshes(n => n + 1)}
           >
-            Insert consume cell
+            Refresh from the kernel
           </button>
-        </div>
-      ) : null}
+          {kernel.loading && kernel.namespace ? <span className="o16n-muted"> (reading…)</span> : null}
+        </p>
+        {connection && !connection.connected ? (
+          <div className="o16n-warning" role="status">
+            <strong>Not connected to o16n:</strong> {connection.message || 'the server does not answer'}.{' '}
+            {connection.user ? null : 'Log in from the Web services panel, then publish. '}
+            <button type="button" className="o16n-link-button" onClick={checkConnection}>
+              Check again
+            </button>
+          </div>
+        ) : null}
+        <ServiceSection model={model} onChange={setModel} />
+        <SourceSection model={model} onChange={setModel} functions={kernel.namespace ? kernel.namespace.functions : kernel.error ? [] : null} />
+        <ParametersSection model={model} onChange={setModel} analysisError={model.analysis.error} />
+        <AdvancedSection model={model} onChange={setModel} />
+        <ObjectsSection model={model} onChange={setModel} kernel={kernel} hasKernel={!!kernelId} />
+        <FilesSection model={model} onChange={setModel} folderFiles={folderFiles} />
+        <TestSection model={model} onChange={setModel} canRun={!!kernelId} onRun={() => void runTest()} />
+      </div>
+      <PublishFooter
+        job={job.job}
+        failure={job.failure}
+        publishing={job.publishing}
+        serverUrl={connection?.url ?? ''}
+        swaggerUrl={s => api.url(`services/${encodeURIComponent(s.name)}/${encodeURIComponent(s.version)}/swagger`)}
+        onOpenService={s => host.openService(s.name, s.version)}
+        onInsertConsumeCell={insertConsumeCell}
+      />
     </form>
   );
 }

@@ -1,8 +1,29 @@
-/** What the publish panel shows while and after a publish job runs: steps, failure, variables left out. */
+/** What the publish panel shows while and after a publish job runs: steps, failure, objects left out. */
 import * as React from 'react';
 
 import { IPublishJob, PublishStepState } from '../api/types';
-import { describeStep } from './model';
+import { IPublishFailure } from './usePublishJob';
+
+/** Words for a publish step, with its progress ("uploading 3.2 MB of 10.0 MB"). */
+export function describeStep(name: string, bytesUploaded = 0, totalBytes = 0): string {
+  const mb = (b: number) => (totalBytes >= 1024 * 1024 ? `${(b / (1024 * 1024)).toFixed(1)} MB` : `${Math.round(b / 1024)} KB`);
+  switch (name) {
+    case 'capture':
+      return 'Capturing the kernel state';
+    case 'upload':
+      return totalBytes > 0 ? `Uploading ${mb(bytesUploaded)} of ${mb(totalBytes)}` : 'Uploading';
+    case 'files':
+      return 'Uploading files';
+    case 'snapshot':
+      return 'Creating the snapshot';
+    case 'publish':
+      return 'Publishing';
+    case 'cleanup':
+      return 'Cleaning up';
+    default:
+      return name;
+  }
+}
 
 const STEP_MARK: Record<PublishStepState, string> = {
   pending: '·',
@@ -45,13 +66,6 @@ export function PublishSteps(props: { job: IPublishJob }): JSX.Element {
   );
 }
 
-export interface IPublishFailure {
-  step: string | null;
-  message: string;
-  /** the HTTP status behind the failure, when known (401: not logged in to o16n) */
-  status: number | null;
-}
-
 export function PublishFailure(props: { failure: IPublishFailure | null }): JSX.Element | null {
   const { failure } = props;
   if (!failure) {
@@ -71,7 +85,7 @@ export function PublishFailure(props: { failure: IPublishFailure | null }): JSX.
   );
 }
 
-/** Variables the kernel could not serialize: the service was published without them. */
+/** Kernel objects that could not be serialized: the service was published without them. */
 export function NotCapturedWarning(props: { notCaptured: Record<string, string> | undefined }): JSX.Element | null {
   const entries = Object.entries(props.notCaptured ?? {});
   if (!entries.length) {
@@ -81,11 +95,11 @@ export function NotCapturedWarning(props: { notCaptured: Record<string, string> 
     <div className="o16n-warning" role="status" aria-labelledby="o16n-not-captured-title">
       <p id="o16n-not-captured-title">
         <strong>
-          {entries.length === 1 ? 'One variable was' : `${entries.length} variables were`} not shipped with the service
+          {entries.length === 1 ? 'One object was' : `${entries.length} objects were`} not shipped with the service
         </strong>{' '}
         (they could not be serialized; code that uses them will fail):
       </p>
-      <ul className="o16n-not-captured" aria-label="Variables not shipped">
+      <ul className="o16n-not-captured" aria-label="Objects not shipped">
         {entries.map(([name, reason]) => (
           <li key={name}>
             <code>{name}</code>: {reason}

@@ -1,9 +1,37 @@
-/** The publish form: its state, validation and the request it becomes. */
-import { IPublishRequest } from '../api/types';
-import { toWireType } from '../common/paramTypes';
-import { IParamRow } from './infer';
+/**
+ * The publish panel's model: the form, what the kernel's analysis proposed, validation errors and
+ * the last test, as one plain object. The sections get `model` and `onChange` (as
+ * jupyter-scheduler's create-job view does); every change goes through the pure functions below,
+ * which the jest tests exercise without React.
+ */
+import { IAnalysis, IAnalyzeRequest, IKernelFunction, IKernelObject, IPublishRequest, ITestRequest, ITestResult } from '../api/types';
+import { parseTypedValue, sampleValue } from '../common/values';
+import { VersionScheme, nextVersion } from '../common/versions';
+import { WireType, canonicalType, checkName } from '../common/wireTypes';
+import { IPublishTarget, codeHash, schemeOf } from './target';
 
 export type CodeSource = 'cells' | 'function';
+
+export interface IParamRow {
+  name: string;
+  type: WireType;
+  /** why the kernel's analysis proposed it ("read before assigned", "annotation float") */
+  reason?: string | null;
+}
+
+/** The inputs and outputs of one source (cells or function): each source keeps its own. */
+export interface IParameters {
+  inputs: IParamRow[];
+  outputs: IParamRow[];
+  /** the user renamed, added or removed rows: a new analysis no longer replaces them */
+  edited: boolean;
+  /** types the user picked ("inputs:x" -> type): kept when the analysis proposes the rows again */
+  chosenTypes: Record<string, WireType>;
+  /** where the rows came from, shown under the inputs */
+  origin: string;
+  /** what the analysis noted about other names the code reads (modules to import, undefined globals) */
+  notes?: { name: string; reason: string | null }[];
+}
 
 export interface IPublishForm {
   name: string;
@@ -17,19 +45,56 @@ export interface IPublishForm {
   code: string;
   /** a function defined in the kernel (source === 'function') */
   functionName: string;
-  inputs: IParamRow[];
-  outputs: IParamRow[];
+  params: Record<CodeSource, IParameters>;
   initCode: string;
-  /** comma separated file names the service code writes and returns */
+  /** comma separated names of the output files the service code writes and returns */
   outputFileNames: string;
-  /** kernel variables to serialize into the service's snapshot */
-  variables: string[];
+  /** kernel objects to serialize into the service's snapshot */
+  objects: string[];
+  /** the user ticked or unticked objects: a new analysis no longer replaces them */
+  objectsEdited: boolean;
+  /** why an object was ticked ("used by predict") */
+  objectReasons: Record<string, string>;
   /** files of the notebook's folder, relative to the Jupyter root */
   files: string[];
+  /** sample input values (JSON text) for the test and the consume cell */
+  samples: Record<string, string>;
 }
 
-/** field id -> message. Field ids: name, version, operationId, code, functionName, inputs, outputs, inputs.N, outputs.N, outputFileNames */
+/** field id -> message. Field ids: name, version, description, operationId, code, functionName,
+ * inputs, outputs, inputs.N, outputs.N, objects, files, initCode, outputFileNames */
 export type FormErrors = Record<string, string>;
+
+export type RunState = 'idle' | 'running' | 'done' | 'failed';
+
+export interface ITestState {
+  state: RunState;
+  /** testKey() of the form that was tested: a result for other code is not shown */
+  key: string;
+  result: ITestResult | null;
+  error: string | null;
+}
+
+export interface IPublishModel {
+  form: IPublishForm;
+  versionEdited: boolean;
+  versionScheme: VersionScheme;
+  /** versions of form.name on the server; null while unknown (no name, an invalid one, lookup failed) */
+  existingVersions: string[] | null;
+  errors: FormErrors;
+  analysis: { state: RunState; error: string | null };
+  test: ITestState;
+  /** the publish job last started from this notebook */
+  jobId: string | null;
+  /** the last publish target of this notebook (from its metadata) */
+  remembered: IPublishTarget | null;
+  /** the selection epoch whose code the form holds (the publish command bumps it) */
+  selectionEpoch: number;
+}
+
+export function emptyParameters(): IParameters {
+  return { inputs: [], outputs: [], edited: false, chosenTypes: {}, origin: '' };
+}
 
 export function emptyForm(): IPublishForm {
   return {
@@ -40,20 +105,254 @@ export function emptyForm(): IPublishForm {
     source: 'cells',
     code: '',
     functionName: '',
-    inputs: [],
-    outputs: [],
+    params: { cells: emptyParameters(), function: emptyParameters() },
     initCode: '',
     outputFileNames: '',
-    variables: [],
-    files: []
+    objects: [],
+    objectsEdited: false,
+    objectReasons: {},
+    files: [],
+    samples: {}
   };
 }
 
-const SERVICE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Python's `str.isidentifier()` (Unicode letters allowed), for the operation id */
-const PY_IDENTIFIER = /^[\p{ID_Start}_][\p{ID_Continue}]*$/u;
+const IDLE_TEST: ITestState = { state: 'idle', key: '', result: null, error: null };
+
+function typesOf(target: IPublishTarget): Record<string, WireType> {
+  const types: Record<string, WireType> = {};
+  target.inputs.forEach(r => (types[`inputs:${r.name}`] = r.type));
+  target.outputs.forEach(r => (types[`outputs:${r.name}`] = r.type));
+  return types;
+}
+
+/**
+ * The model for a notebook seen for the first time: its selected code, and what was published
+ * from it last time (proposed again: name, version scheme, rows, objects, files).
+ */
+export function newModel(options: {
+  selectedCode: string;
+  target: IPublishTarget | null;
+  versionScheme: VersionScheme;
+  selectionEpoch?: number;
+}): IPublishModel {
+  const { target } = options;
+  const form = { ...emptyForm(), code: options.selectedCode };
+  let versionScheme = options.versionScheme;
+  if (target) {
+    versionScheme = target.versionScheme ?? schemeOf(target.version) ?? versionScheme;
+    const sameCode = target.source === 'function' || codeHash(options.selectedCode) === target.codeHash;
+    Object.assign(form, {
+      name: target.name,
+      source: target.source,
+      functionName: target.functionName,
+      files: [...target.files],
+      outputFileNames: target.outputFileNames,
+      initCode: target.initCode
+    });
+    form.params = {
+      ...form.params,
+      [target.source]: sameCode
+        ? {
+            inputs: target.inputs.map(r => ({ ...r })),
+            outputs: target.outputs.map(r => ({ ...r })),
+            edited: true,
+            chosenTypes: typesOf(target),
+            origin: `As published last time (${target.name} ${target.version}).`
+          }
+        : { ...emptyParameters(), chosenTypes: typesOf(target) }
+    };
+    if (sameCode) {
+      form.objects = [...target.objects];
+      form.objectsEdited = true;
+    }
+  }
+  form.version = nextVersion([], versionScheme);
+  return {
+    form,
+    versionEdited: false,
+    versionScheme,
+    existingVersions: null,
+    errors: {},
+    analysis: { state: 'idle', error: null },
+    test: IDLE_TEST,
+    jobId: null,
+    remembered: target,
+    selectionEpoch: options.selectionEpoch ?? 0
+  };
+}
+
+/** The inputs and outputs of the source the form runs. */
+export function currentParams(form: IPublishForm): IParameters {
+  return form.params[form.source];
+}
+
+function withoutErrors(errors: FormErrors, fields: string[]): FormErrors {
+  const next: FormErrors = {};
+  for (const [k, v] of Object.entries(errors)) {
+    if (!fields.some(f => k === f || k.startsWith(`${f}.`))) {
+      next[k] = v;
+    }
+  }
+  return next;
+}
+
+/** Change form fields; the errors shown on those fields go (they were about the old text). */
+export function withForm(model: IPublishModel, patch: Partial<IPublishForm>): IPublishModel {
+  return { ...model, form: { ...model.form, ...patch }, errors: withoutErrors(model.errors, Object.keys(patch)) };
+}
+
+/** A new name: the versions known for the old one no longer apply. */
+export function setName(model: IPublishModel, name: string): IPublishModel {
+  const next = withForm(model, { name });
+  const proposed = model.versionEdited ? {} : { version: nextVersion([], model.versionScheme) };
+  return { ...next, form: { ...next.form, ...proposed }, existingVersions: null, errors: withoutErrors(next.errors, ['version']) };
+}
+
+export function setVersion(model: IPublishModel, version: string): IPublishModel {
+  return { ...withForm(model, { version }), versionEdited: true };
+}
+
+/** The server answered which versions `name` has (null: it could not tell). */
+export function versionsFound(model: IPublishModel, name: string, versions: string[] | null): IPublishModel {
+  if (model.form.name.trim() !== name) {
+    return model; // an answer for a name typed before
+  }
+  const next = { ...model, existingVersions: versions };
+  if (versions && !model.versionEdited) {
+    next.form = { ...model.form, version: nextVersion(versions, model.versionScheme) };
+  }
+  return next;
+}
+
+/** Whether the name is one the server accepts (so its versions can be looked up). */
+export function nameIsValid(name: string): boolean {
+  return !!name.trim() && checkName(name.trim(), 'Name') === null;
+}
+
+/** Switch between the selected cells and a kernel function; each keeps its own rows. */
+export function setSource(model: IPublishModel, source: CodeSource, functions: IKernelFunction[] = []): IPublishModel {
+  const functionName = source === 'function' ? model.form.functionName || functions[0]?.name || '' : model.form.functionName;
+  return withForm(model, { source, functionName });
+}
+
+/** Take new cell code (the selection, or typed): the rows follow the next analysis. */
+export function setCode(model: IPublishModel, code: string): IPublishModel {
+  const next = withForm(model, { code });
+  const cells = next.form.params.cells;
+  return {
+    ...next,
+    form: { ...next.form, params: { ...next.form.params, cells: { ...cells, edited: false } } }
+  };
+}
+
+export function setFunction(model: IPublishModel, functionName: string): IPublishModel {
+  const next = withForm(model, { functionName });
+  const fn = next.form.params.function;
+  return { ...next, form: { ...next.form, params: { ...next.form.params, function: { ...fn, edited: false } } } };
+}
+
+/**
+ * The user changed the rows of a table. A changed type is remembered for that parameter name;
+ * renaming, adding or removing rows keeps the rows from being replaced by the next analysis.
+ */
+export function setRows(model: IPublishModel, kind: 'inputs' | 'outputs', rows: IParamRow[]): IPublishModel {
+  const params = currentParams(model.form);
+  const before = params[kind];
+  const sameNames = rows.length === before.length && rows.every((r, i) => r.name === before[i].name);
+  const chosenTypes = { ...params.chosenTypes };
+  rows.forEach((r, i) => {
+    if (before[i] && before[i].name === r.name && before[i].type !== r.type) {
+      chosenTypes[`${kind}:${r.name}`] = r.type;
+    }
+  });
+  const updated: IParameters = { ...params, [kind]: rows, chosenTypes, edited: params.edited || !sameNames };
+  return {
+    ...model,
+    form: { ...model.form, params: { ...model.form.params, [model.form.source]: updated } },
+    errors: withoutErrors(model.errors, [kind])
+  };
+}
+
+/** "Detect again": the next analysis replaces the rows (types the user picked stay). */
+export function detectAgain(model: IPublishModel): IPublishModel {
+  const params = currentParams(model.form);
+  return {
+    ...model,
+    form: { ...model.form, params: { ...model.form.params, [model.form.source]: { ...params, edited: false } } }
+  };
+}
+
+export function toggleObject(model: IPublishModel, name: string): IPublishModel {
+  const objects = model.form.objects.includes(name) ? model.form.objects.filter(o => o !== name) : [...model.form.objects, name];
+  return withForm(model, { objects, objectsEdited: true });
+}
+
+export function toggleFile(model: IPublishModel, path: string): IPublishModel {
+  const files = model.form.files.includes(path) ? model.form.files.filter(f => f !== path) : [...model.form.files, path];
+  return withForm(model, { files });
+}
+
+/** "def predict(x: float) -> str" shown once: the relay's signature may or may not start with the name. */
+export function functionLabel(fn: IKernelFunction): string {
+  return fn.signature.startsWith(`${fn.name}(`) ? fn.signature : `${fn.name}${fn.signature}`;
+}
+
+function unshippable(objects: IKernelObject[]): Set<string> {
+  return new Set(objects.filter(o => o.picklable === false).map(o => o.name));
+}
+
+/**
+ * What the kernel's analysis of `source` found: the rows (unless the user edited them; types the
+ * user picked win), and the objects to tick (unless the user ticked some), each with its reason.
+ */
+export function applyAnalysis(
+  model: IPublishModel,
+  source: CodeSource,
+  analysis: IAnalysis,
+  kernelObjects: IKernelObject[] = []
+): IPublishModel {
+  const params = model.form.params[source];
+  const rows = (kind: 'inputs' | 'outputs') =>
+    analysis[kind].map(g => ({
+      name: g.name,
+      type: params.chosenTypes[`${kind}:${g.name}`] ?? canonicalType(g.type) ?? 'numeric',
+      reason: g.reason
+    }));
+  const origin =
+    source === 'function' && analysis.function
+      ? `From the signature ${functionLabel(analysis.function)}.`
+      : 'Guessed in the kernel from the code: names it reads before assigning them are inputs, names it assigns are outputs. Edit as needed.';
+  const notes = analysis.notes ?? [];
+  const nextParams: IParameters = params.edited
+    ? { ...params, notes }
+    : { ...params, inputs: rows('inputs'), outputs: rows('outputs'), origin, notes };
+  let form: IPublishForm = { ...model.form, params: { ...model.form.params, [source]: nextParams } };
+  if (!form.objectsEdited && source === form.source) {
+    const skip = unshippable(kernelObjects);
+    const needed = analysis.objects.filter(o => !skip.has(o.name));
+    form = {
+      ...form,
+      objects: needed.map(o => o.name),
+      objectReasons: Object.fromEntries(needed.filter(o => o.reason).map(o => [o.name, o.reason as string]))
+    };
+  }
+  return { ...model, form, analysis: { state: 'done', error: null } };
+}
+
+/** The kernel's objects were listed again: objects ticked by the analysis that cannot be serialized go. */
+export function applyNamespace(model: IPublishModel, kernelObjects: IKernelObject[]): IPublishModel {
+  if (model.form.objectsEdited) {
+    return model;
+  }
+  const skip = unshippable(kernelObjects);
+  if (!model.form.objects.some(o => skip.has(o))) {
+    return model;
+  }
+  return { ...model, form: { ...model.form, objects: model.form.objects.filter(o => !skip.has(o)) } };
+}
+
+// ------------------------------------------------------------------------------------ validation
+const IDENTIFIER = /^[\p{ID_Start}_][\p{ID_Continue}]*$/u;
 const PY_KEYWORDS = new Set(
   'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield'.split(
     ' '
@@ -67,52 +366,12 @@ export function splitFileNames(text: string): string[] {
     .filter(Boolean);
 }
 
-/** Check the form; an empty object means it can be published. */
-export function validateForm(form: IPublishForm, existingVersions: string[] = []): FormErrors {
-  const errors: FormErrors = {};
-  if (!form.name.trim()) {
-    errors.name = 'Give the service a name.';
-  } else if (!SERVICE_NAME.test(form.name)) {
-    errors.name = 'Use letters, digits, "_", "-" or "." and start with a letter.';
-  }
-  // an empty version is fine: the server generates one
-  if (form.version.trim() && !VERSION.test(form.version.trim())) {
-    errors.version = 'Use letters, digits, "_", "-" or ".".';
-  } else if (existingVersions.includes(form.version.trim())) {
-    errors.version = `${form.name} ${form.version} exists already: choose another version.`;
-  }
-  const operationError = checkIdentifier(form.operationId.trim());
-  if (operationError) {
-    errors.operationId = operationError;
-  }
-  if (form.source === 'cells' && !form.code.trim()) {
-    errors.code = 'Select the cell(s) whose code the service runs.';
-  }
-  if (form.source === 'function' && !form.functionName) {
-    errors.functionName = 'Choose a function defined in the kernel.';
-  }
-  checkRows(form.inputs, 'inputs', errors);
-  checkRows(form.outputs, 'outputs', errors);
-  const inputNames = new Set(form.inputs.map(r => r.name));
-  form.outputs.forEach((r, i) => {
-    if (inputNames.has(r.name) && !errors[`outputs.${i}`]) {
-      errors[`outputs.${i}`] = `"${r.name}" is an input already.`;
-    }
-  });
-  const files = splitFileNames(form.outputFileNames);
-  const bad = files.find(f => f.includes('/') || f.includes('\\') || f === '..');
-  if (bad) {
-    errors.outputFileNames = `"${bad}": output files are names in the service's working folder, without a path.`;
-  }
-  return errors;
-}
-
 /** Why an optional operation id is not a Python identifier; null when it is fine (or empty). */
 export function checkIdentifier(text: string): string | null {
   if (!text) {
     return null;
   }
-  if (!PY_IDENTIFIER.test(text)) {
+  if (!IDENTIFIER.test(text)) {
     return `"${text}" is not a Python identifier: use letters, digits and "_", and do not start with a digit.`;
   }
   if (PY_KEYWORDS.has(text)) {
@@ -136,41 +395,64 @@ function checkRows(rows: IParamRow[], kind: 'inputs' | 'outputs', errors: FormEr
   });
 }
 
-/** The form field a server-side error names ("inputs[0].type" -> "inputs.0"). */
-export function fieldOfServerError(field: string | null): string | null {
-  if (!field) {
-    return null;
+/** Check the form; an empty object means it can be published. */
+export function validateForm(form: IPublishForm, existingVersions: string[] = []): FormErrors {
+  const errors: FormErrors = {};
+  const name = form.name.trim();
+  const version = form.version.trim();
+  if (!name) {
+    errors.name = 'Give the service a name.';
+  } else {
+    const bad = checkName(name, 'Name');
+    if (bad) {
+      errors.name = bad;
+    }
   }
-  const m = /^(inputs|outputs)(?:\[(\d+)\]|\.(\d+))/.exec(field);
-  if (m) {
-    return `${m[1]}.${m[2] ?? m[3]}`;
+  // an empty version is fine: the server generates one
+  const badVersion = version ? checkName(version, 'Version') : null;
+  if (badVersion) {
+    errors.version = badVersion;
+  } else if (version && existingVersions.includes(version)) {
+    errors.version = `${name} ${version} exists already: choose another version.`;
   }
-  const known: Record<string, string> = {
-    name: 'name',
-    version: 'version',
-    description: 'description',
-    operationId: 'operationId',
-    code: 'code',
-    functionName: 'functionName',
-    inputs: 'inputs',
-    outputs: 'outputs',
-    variables: 'variables',
-    files: 'files',
-    initCode: 'initCode',
-    outputFileNames: 'outputFileNames'
-  };
-  const head = field.split(/[.[]/)[0];
-  return known[head] ?? head;
+  const operationError = checkIdentifier(form.operationId.trim());
+  if (operationError) {
+    errors.operationId = operationError;
+  }
+  if (form.source === 'cells' && !form.code.trim()) {
+    errors.code = 'Select the cell(s) whose code the service runs.';
+  }
+  if (form.source === 'function' && !form.functionName) {
+    errors.functionName = 'Choose a function defined in the kernel.';
+  }
+  const { inputs, outputs } = currentParams(form);
+  checkRows(inputs, 'inputs', errors);
+  checkRows(outputs, 'outputs', errors);
+  const inputNames = new Set(inputs.map(r => r.name));
+  outputs.forEach((r, i) => {
+    if (inputNames.has(r.name) && !errors[`outputs.${i}`]) {
+      errors[`outputs.${i}`] = `"${r.name}" is an input already.`;
+    }
+  });
+  const bad = splitFileNames(form.outputFileNames).find(f => f.includes('/') || f.includes('\\') || f === '..');
+  if (bad) {
+    errors.outputFileNames = `"${bad}": output files are names in the service's working folder, without a path.`;
+  }
+  return errors;
 }
 
-export function toPublishRequest(form: IPublishForm, kernelId: string): IPublishRequest {
+// ------------------------------------------------------------------------------------ requests
+const definitions = (rows: IParamRow[]) => rows.map(r => ({ name: r.name, type: r.type }));
+
+export function toPublishRequest(form: IPublishForm, kernelId: string, notebook?: string): IPublishRequest {
+  const { inputs, outputs } = currentParams(form);
   const request: IPublishRequest = {
     kernelId,
     name: form.name.trim(),
     description: form.description,
-    inputs: form.inputs.map(r => ({ name: r.name, type: toWireType(r.type) })),
-    outputs: form.outputs.map(r => ({ name: r.name, type: toWireType(r.type) })),
-    variables: [...form.variables],
+    inputs: definitions(inputs),
+    outputs: definitions(outputs),
+    objects: [...form.objects],
     files: [...form.files],
     initCode: form.initCode,
     outputFileNames: splitFileNames(form.outputFileNames)
@@ -189,27 +471,94 @@ export function toPublishRequest(form: IPublishForm, kernelId: string): IPublish
   } else {
     request.code = form.code;
   }
+  if (notebook) {
+    request.notebook = notebook;
+  }
   return request;
 }
 
-/** Words for a publish step, with its progress ("uploading 3.2 MB of 10.0 MB"). */
-export function describeStep(name: string, bytesUploaded = 0, totalBytes = 0): string {
-  const mb = (b: number) =>
-    totalBytes >= 1024 * 1024 ? `${(b / (1024 * 1024)).toFixed(1)} MB` : `${Math.round(b / 1024)} KB`;
-  switch (name) {
-    case 'capture':
-      return 'Capturing the kernel state';
-    case 'upload':
-      return totalBytes > 0 ? `Uploading ${mb(bytesUploaded)} of ${mb(totalBytes)}` : 'Uploading';
-    case 'files':
-      return 'Uploading files';
-    case 'snapshot':
-      return 'Creating the snapshot';
-    case 'publish':
-      return 'Publishing';
-    case 'cleanup':
-      return 'Cleaning up';
-    default:
-      return name;
+/**
+ * What to ask the kernel's analysis: the cell code (with the objects the user ticked, if they
+ * did: the other values the code reads become inputs) or the function; null when there is none.
+ */
+export function toAnalyzeRequest(form: IPublishForm): IAnalyzeRequest | null {
+  if (form.source === 'function') {
+    return form.functionName ? { functionName: form.functionName } : null;
   }
+  if (!form.code.trim()) {
+    return null;
+  }
+  return form.objectsEdited ? { code: form.code, objects: [...form.objects] } : { code: form.code };
+}
+
+/** The sample text of an input: what the user typed, else a sample of its type. */
+export function sampleText(form: IPublishForm, row: IParamRow): string {
+  return form.samples[row.name] ?? sampleValue(row.type);
+}
+
+/** What a test result is about: the code, its parameters, objects and init code (not the sample values). */
+export function testKey(form: IPublishForm): string {
+  const { inputs, outputs } = currentParams(form);
+  return JSON.stringify([
+    form.source,
+    form.source === 'function' ? form.functionName : form.code,
+    definitions(inputs),
+    definitions(outputs),
+    [...form.objects].sort(),
+    form.initCode
+  ]);
+}
+
+/**
+ * The relay's test request: the inputs as rows, which the relay checks and converts as the
+ * service will. Throws an Error naming the input whose sample does not parse.
+ */
+export function toTestRequest(form: IPublishForm): ITestRequest {
+  const { inputs, outputs } = currentParams(form);
+  const rows = inputs.map(row => {
+    try {
+      return { name: row.name, type: row.type, value: parseTypedValue(row.type, sampleText(form, row)) };
+    } catch (e) {
+      throw new Error(`${row.name}: ${(e as Error).message}`);
+    }
+  });
+  const request: ITestRequest = { inputs: rows, outputs: definitions(outputs) };
+  if (form.source === 'function') {
+    request.functionName = form.functionName;
+  } else {
+    request.code = form.code;
+  }
+  if (form.initCode.trim()) {
+    request.initCode = form.initCode;
+  }
+  return request;
+}
+
+/** The last test failed, and for the code about to be published. */
+export function failedTestApplies(model: IPublishModel): boolean {
+  return model.test.state === 'failed' && model.test.key === testKey(model.form);
+}
+
+/** What to remember in the notebook's metadata after publishing `version`. */
+export function rememberTarget(form: IPublishForm, version: string, versionScheme: VersionScheme): IPublishTarget {
+  const { inputs, outputs } = currentParams(form);
+  return {
+    name: form.name.trim(),
+    version,
+    versionScheme: schemeOf(version) ?? versionScheme,
+    source: form.source,
+    functionName: form.source === 'function' ? form.functionName : '',
+    codeHash: form.source === 'cells' ? codeHash(form.code) : '',
+    inputs: definitions(inputs),
+    outputs: definitions(outputs),
+    objects: [...form.objects],
+    files: [...form.files],
+    outputFileNames: form.outputFileNames,
+    initCode: form.initCode
+  };
+}
+
+/** After a publish: remember the target, and propose the next version of the same name. */
+export function published(model: IPublishModel, target: IPublishTarget): IPublishModel {
+  return { ...model, remembered: target, versionEdited: false, existingVersions: null };
 }

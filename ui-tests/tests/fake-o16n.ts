@@ -20,7 +20,7 @@ export interface IFakeO16n {
   loggedIn: boolean;
 }
 
-/** Variables the fake "kernel" cannot serialize: the publish job lists them in `notCaptured`. */
+/** Objects the fake "kernel" cannot serialize: the publish job lists them in `notCaptured`. */
 const NOT_CAPTURED: Record<string, string> = { iris: 'cannot pickle generator object (fake)' };
 
 export async function installFakeO16n(page: Page): Promise<IFakeO16n> {
@@ -48,7 +48,8 @@ export async function installFakeO16n(page: Page): Promise<IFakeO16n> {
       url: 'http://127.0.0.1:12800',
       user: state.loggedIn ? { name: 'admin', role: 'Owner' } : null,
       server: state.loggedIn ? { status: 'Success' } : null,
-      message: state.loggedIn ? null : 'not logged in'
+      message: state.loggedIn ? null : 'not logged in',
+      embedded: { port: 12800, passwordFile: '/tmp/o16n-fake/admin-password' }
     });
     if (path === 'status') {
       return json(route, 200, status());
@@ -64,15 +65,33 @@ export async function installFakeO16n(page: Page): Promise<IFakeO16n> {
     if (!state.loggedIn && parts[0] !== 'kernels') {
       return json(route, 401, { message: 'not logged in to the o16n server', field: null, step: null });
     }
-    if (parts[0] === 'kernels' && parts[2] === 'variables') {
+    if (parts[0] === 'kernels' && parts[2] === 'analyze') {
+      // what the kernel's analysis says about the walkthrough's cell
       return json(route, 200, {
-        variables: [
+        inputs: [{ name: 'flower_data', type: 'vector', reason: 'read before assigned; used as a list' }],
+        outputs: [{ name: 'iris_type', type: 'character', reason: 'an item of names (a list of str)' }],
+        objects: [
+          { name: 'clf', reason: 'read by the code' },
+          { name: 'names', reason: 'read by the code' }
+        ],
+        function: null
+      });
+    }
+    if (parts[0] === 'kernels' && parts[2] === 'test') {
+      return json(route, 200, { success: true, outputs: { iris_type: 'versicolor' }, consoleOutput: '', errorMessage: null, elapsed: 0.05 });
+    }
+    if (parts[0] === 'kernels' && parts[2] === 'namespace') {
+      return json(route, 200, {
+        objects: [
           { name: 'clf', type: 'sklearn.svm._classes.SVC', size: 5123, shape: null, picklable: true, reason: null },
           { name: 'iris', type: 'Bunch', size: 21043, shape: null, picklable: true, reason: null },
           { name: 'names', type: 'list', size: 96, shape: [3], picklable: true, reason: null }
         ],
         functions: []
       });
+    }
+    if (path === 'publish' && method === 'GET') {
+      return json(route, 200, []);
     }
     if (path === 'publish' && method === 'POST') {
       state.published.push(body);
@@ -91,7 +110,7 @@ export async function installFakeO16n(page: Page): Promise<IFakeO16n> {
         operationId: body.operationId ?? body.functionName ?? body.name
       };
       const notCaptured = Object.fromEntries(
-        Object.entries(NOT_CAPTURED).filter(([name]) => (body.variables as string[]).includes(name))
+        Object.entries(NOT_CAPTURED).filter(([name]) => (body.objects as string[]).includes(name))
       );
       state.jobs.set('job1', { polls: 0, service, notCaptured, files: (body.files as string[]).length > 0 });
       return json(route, 202, { jobId: 'job1' });
@@ -190,10 +209,10 @@ export async function installFakeO16n(page: Page): Promise<IFakeO16n> {
           state: completed === batch.total ? 'Complete' : 'InProgress',
           completedItemCount: completed,
           totalItemCount: batch.total,
-          batchExecutionResults: Array.from({ length: completed }, () => ({
-            success: true,
-            outputParameters: { iris_type: 'versicolor' }
-          }))
+          // index-aligned with the records, null for the items not finished (as the o16n server answers)
+          batchExecutionResults: Array.from({ length: batch.total }, (_, i) =>
+            i < completed ? { success: true, outputParameters: { iris_type: 'versicolor' } } : null
+          )
         });
       }
       if (parts[3] === 'consume') {

@@ -13,6 +13,13 @@ import { installFakeO16n } from './fake-o16n';
 
 const SHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 
+/** The README's screenshots are rewritten only when asked: O16N_SCREENSHOTS=1 make test-ui */
+async function shoot(target: { screenshot: (o: { path: string }) => Promise<unknown> }, name: string): Promise<void> {
+  if (process.env.O16N_SCREENSHOTS) {
+    await target.screenshot({ path: path.join(SHOTS, name) });
+  }
+}
+
 const TRAIN = [
   'from sklearn import datasets, svm',
   'iris = datasets.load_iris()',
@@ -40,12 +47,15 @@ async function changeTheme(page: IJupyterLabPageFixture, theme: 'JupyterLab Dark
   await page.waitForTimeout(500); // let the theme's CSS variables settle before screenshots
 }
 
-async function openPublishPanelFromToolbar(page: IJupyterLabPageFixture) {
+async function openPublishPanelFromToolbar(page: IJupyterLabPageFixture, widen = true) {
   const button = page.locator('.jp-NotebookPanel-toolbar [data-command="o16n:publish"]');
   await expect(button).toBeVisible();
   await button.click();
   const panel = page.locator('#o16n-publish');
   await expect(panel).toBeVisible();
+  if (!widen) {
+    return panel;
+  }
   // widen the right sidebar (drag the handle between the main area and it) for readable screenshots
   const handle = page.locator('#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)').last();
   const box = await handle.boundingBox();
@@ -103,7 +113,7 @@ test.describe('jupyterlab-o16n', () => {
     await expect(result).toContainText('versicolor');
     await expect(result).toContainText('21 ms');
     await expect(page.locator('.o16n-mime-services')).toContainText('flower_data: vector');
-    await result.screenshot({ path: path.join(SHOTS, 'consume-result.png') });
+    await shoot(result, 'consume-result.png');
   });
 
   test('publish, catalog, swagger, try it, consume cell and delete against a fake backend', async ({ page, tmpPath }) => {
@@ -112,7 +122,7 @@ test.describe('jupyterlab-o16n', () => {
     await notebookWithIrisCells(page, false);
 
     const panel = await openPublishPanelFromToolbar(page);
-    await expect(panel.getByRole('table', { name: 'Kernel variables' })).toBeVisible();
+    await expect(panel.getByRole('table', { name: 'Kernel objects' })).toBeVisible();
     await panel.getByLabel('Name', { exact: true }).fill('Iris');
     await expect(panel.getByLabel('Version')).toHaveValue('v1');
     await panel.getByLabel('Description').fill('Iris variety from sepal and petal sizes');
@@ -120,11 +130,11 @@ test.describe('jupyterlab-o16n', () => {
     await expect(panel.getByLabel('Inputs 1 name')).toHaveValue('flower_data');
     await expect(panel.getByLabel('Inputs 1 type')).toHaveValue('vector');
     await expect(panel.getByLabel('Outputs 1 name')).toHaveValue('iris_type');
-    await panel.getByLabel('Outputs 1 type').selectOption('str');
+    await panel.getByLabel('Outputs 1 type').selectOption('character');
     await expect(panel.getByLabel('Include clf')).toBeChecked();
     await expect(panel.getByLabel('Include names')).toBeChecked();
     await expect(panel.getByLabel('Include iris')).not.toBeChecked();
-    await panel.screenshot({ path: path.join(SHOTS, 'publish-panel.png') });
+    await shoot(panel, 'publish-panel.png');
 
     await panel.getByRole('button', { name: 'Publish', exact: true }).click();
     // the operation id must be a Python identifier
@@ -136,14 +146,14 @@ test.describe('jupyterlab-o16n', () => {
     await expect(panel.locator('.o16n-endpoint')).toHaveText('POST http://127.0.0.1:12800/api/Iris/v1');
     await expect(panel.locator('.o16n-step[data-state="skipped"]')).toContainText('Uploading files (skipped');
     expect(fake.published[0]).toMatchObject({ name: 'Iris', version: 'v1', operationId: 'predict_iris' });
-    await panel.screenshot({ path: path.join(SHOTS, 'publish-done.png') });
+    await shoot(panel, 'publish-done.png');
     expect(fake.services.map(s => `${s.name} ${s.version}`)).toEqual(['Iris v1']);
 
     // catalog
     await page.sidebar.openTab('o16n-catalog');
     const catalog = page.locator('#o16n-catalog');
     await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
-    await catalog.screenshot({ path: path.join(SHOTS, 'catalog.png') });
+    await shoot(catalog, 'catalog.png');
     // keyboard: Tab from the search field into the tree, arrow down to the version, Enter opens it
     await catalog.getByLabel('Search services').focus();
     await page.keyboard.press('Tab');
@@ -161,7 +171,7 @@ test.describe('jupyterlab-o16n', () => {
     await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
     await detail.getByRole('button', { name: 'Consume', exact: true }).click();
     await expect(detail.locator('.o16n-result')).toContainText('versicolor');
-    await detail.screenshot({ path: path.join(SHOTS, 'try-it.png') });
+    await shoot(detail, 'try-it.png');
 
     // consume cell
     await detail.getByRole('button', { name: 'Insert consume cell' }).click();
@@ -178,6 +188,45 @@ test.describe('jupyterlab-o16n', () => {
     await expect(catalog.getByText('No web services yet.')).toBeVisible();
   });
 
+  test('the publish panel opens wide enough and its result is in view without scrolling at 1400x900 (#13 items 6, 7)', async ({ page, tmpPath }) => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await installFakeO16n(page);
+    await page.goto(`tree/${tmpPath}`);
+    await notebookWithIrisCells(page, false);
+    const panel = await openPublishPanelFromToolbar(page, false);
+    await expect(panel.getByLabel('Include clf')).toBeChecked();
+    // wide enough for its fields: nothing is cut ("flower_", "vecto", "float (")
+    const box = await panel.boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThanOrEqual(400);
+    for (const label of ['Inputs 1 name', 'Inputs 1 type', 'Outputs 1 type']) {
+      const clipped = await panel.getByLabel(label).evaluate(el => {
+        const e = el as HTMLInputElement | HTMLSelectElement;
+        if (e instanceof HTMLSelectElement) {
+          const probe = document.createElement('span');
+          probe.style.font = getComputedStyle(e).font;
+          probe.textContent = e.selectedOptions[0]?.text ?? '';
+          document.body.appendChild(probe);
+          const need = probe.getBoundingClientRect().width;
+          probe.remove();
+          return need + 24 > e.clientWidth; // the arrow takes about 24 px
+        }
+        return e.scrollWidth > e.clientWidth;
+      });
+      expect({ label, clipped }).toEqual({ label, clipped: false });
+    }
+    await panel.getByLabel('Name', { exact: true }).fill('Iris');
+    const publish = panel.getByRole('button', { name: 'Publish', exact: true });
+    await expect(publish).toBeInViewport();
+    await publish.click();
+    // the steps, then the result, show where the button is: no scrolling needed
+    await expect(panel.locator('.o16n-publish-outcome')).toBeInViewport();
+    await expect(panel.getByText('Published Iris v1.')).toBeInViewport();
+    await expect(panel.getByRole('button', { name: 'Insert consume cell' })).toBeInViewport();
+    await expect(panel.locator('.o16n-endpoint')).toBeInViewport();
+    const scrolled = await panel.locator('.o16n-publish-body').evaluate(el => el.scrollTop);
+    expect(scrolled).toBe(0);
+  });
+
   test('dark theme: publish panel, catalog and service view stay readable', async ({ page, tmpPath }) => {
     const fake = await installFakeO16n(page);
     await page.goto(`tree/${tmpPath}`); // reload with the fake routes, the file browser in the test's folder
@@ -185,44 +234,44 @@ test.describe('jupyterlab-o16n', () => {
     try {
       await notebookWithIrisCells(page, false);
       const panel = await openPublishPanelFromToolbar(page);
-      await expect(panel.getByRole('table', { name: 'Kernel variables' })).toBeVisible();
+      await expect(panel.getByRole('table', { name: 'Kernel objects' })).toBeVisible();
       await panel.getByLabel('Name', { exact: true }).fill('Iris');
       await expect(panel.getByLabel('Version')).toHaveValue('v1');
       await panel.getByLabel('Description').fill('Iris variety from sepal and petal sizes');
       await panel.getByLabel('Operation id (optional)').fill('2nd try');
-      await panel.getByLabel('Outputs 1 type').selectOption('str');
+      await panel.getByLabel('Outputs 1 type').selectOption('character');
       await panel.getByLabel('Include iris').check();
       await panel.getByRole('button', { name: 'Publish', exact: true }).click();
       await expect(panel.getByText('is not a Python identifier', { exact: false })).toBeVisible();
-      await panel.screenshot({ path: path.join(SHOTS, 'publish-panel-dark.png') });
+      await shoot(panel, 'publish-panel-dark.png');
 
       await panel.getByLabel('Operation id (optional)').fill('predict_iris');
       await panel.getByRole('button', { name: 'Publish', exact: true }).click();
       await expect(panel.getByText('Published Iris v1.')).toBeVisible();
       // `iris` could not be serialized: named with its reason, the service is published without it
-      await expect(panel.getByRole('list', { name: 'Variables not shipped' })).toContainText(
+      await expect(panel.getByRole('list', { name: 'Objects not shipped' })).toContainText(
         'iris: cannot pickle generator object (fake)'
       );
       await panel.locator('.o16n-published').scrollIntoViewIfNeeded();
-      await panel.screenshot({ path: path.join(SHOTS, 'publish-done-dark.png') });
+      await shoot(panel, 'publish-done-dark.png');
 
       await page.sidebar.openTab('o16n-catalog');
       const catalog = page.locator('#o16n-catalog');
       await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
-      await catalog.screenshot({ path: path.join(SHOTS, 'catalog-dark.png') });
+      await shoot(catalog, 'catalog-dark.png');
       await catalog.getByRole('button', { name: 'Open Iris v1' }).click();
 
       const detail = page.locator('.o16n-detail');
       await expect(detail).toContainText('Iris variety from sepal and petal sizes');
-      await detail.screenshot({ path: path.join(SHOTS, 'service-dark.png') });
+      await shoot(detail, 'service-dark.png');
       await detail.getByRole('tab', { name: 'Swagger' }).click();
       await expect(detail.locator('.o16n-operation').first()).toContainText('/api/Iris/v1');
-      await detail.screenshot({ path: path.join(SHOTS, 'swagger-dark.png') });
+      await shoot(detail, 'swagger-dark.png');
       await detail.getByRole('tab', { name: 'Try it' }).click();
       await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
       await detail.getByRole('button', { name: 'Consume', exact: true }).click();
       await expect(detail.locator('.o16n-result')).toContainText('versicolor');
-      await detail.screenshot({ path: path.join(SHOTS, 'try-it-dark.png') });
+      await shoot(detail, 'try-it-dark.png');
 
       // batch: a slow fake batch, cancelled while it runs
       await detail.getByRole('tab', { name: 'Batch' }).click();
@@ -232,20 +281,20 @@ test.describe('jupyterlab-o16n', () => {
       const cancel = detail.getByRole('button', { name: 'Cancel the batch' });
       await expect(cancel).toBeVisible();
       await expect(detail.locator('.o16n-batch-state')).toContainText('InProgress');
-      await detail.screenshot({ path: path.join(SHOTS, 'batch-running-dark.png') });
+      await shoot(detail, 'batch-running-dark.png');
       await cancel.click();
       await expect(detail.locator('.o16n-batch-state')).toContainText('Cancelled');
       await expect(detail.getByText(/Batch cancelled/)).toBeVisible();
       await expect(cancel).toHaveCount(0);
       expect(Array.from(fake.batches.values()).map(b => b.cancelled)).toEqual([true]);
-      await detail.screenshot({ path: path.join(SHOTS, 'batch-cancelled-dark.png') });
+      await shoot(detail, 'batch-cancelled-dark.png');
 
       // log out, see why we are disconnected, log in again (embedded mode)
       await page.sidebar.openTab('o16n-catalog');
       await catalog.getByRole('button', { name: 'Log out' }).click();
       await expect(catalog.getByText('Not connected to the embedded server')).toBeVisible();
       await expect(catalog.getByText('not logged in', { exact: true })).toBeVisible();
-      await catalog.screenshot({ path: path.join(SHOTS, 'catalog-logged-out-dark.png') });
+      await shoot(catalog, 'catalog-logged-out-dark.png');
       await catalog.getByRole('button', { name: 'Log in again as admin' }).click();
       await expect(catalog.getByRole('button', { name: 'Open Iris v1' })).toBeVisible();
     } finally {
@@ -270,7 +319,7 @@ test.describe('jupyterlab-o16n', () => {
     await panel.getByLabel('Name', { exact: true }).fill(name);
     await expect(panel.getByLabel('Version')).toHaveValue('v1');
     await panel.getByLabel('Operation id (optional)').fill('predict_iris');
-    await panel.getByLabel('Outputs 1 type').selectOption('str');
+    await panel.getByLabel('Outputs 1 type').selectOption('character');
     // Test in the kernel first
     await panel.getByText('Test in the notebook\'s kernel').click();
     await panel.getByLabel('flower_data', { exact: true }).fill('[7, 3.2, 4.7, 1.4]');
@@ -280,7 +329,7 @@ test.describe('jupyterlab-o16n', () => {
     const viewport = page.viewportSize();
     await page.setViewportSize({ width: viewport?.width ?? 1280, height: 2000 });
     await page.waitForTimeout(300);
-    await panel.screenshot({ path: path.join(SHOTS, 'publish-panel.png') });
+    await shoot(panel, 'publish-panel.png');
     if (viewport) {
       await page.setViewportSize(viewport);
     }
@@ -291,7 +340,7 @@ test.describe('jupyterlab-o16n', () => {
     const catalog = page.locator('#o16n-catalog');
     await catalog.getByRole('button', { name: 'Refresh the service list' }).click();
     await expect(catalog.getByRole('button', { name: `Open ${name} v1` })).toBeVisible();
-    await catalog.screenshot({ path: path.join(SHOTS, 'catalog.png') });
+    await shoot(catalog, 'catalog.png');
     await catalog.getByRole('button', { name: `Open ${name} v1` }).click();
 
     const detail = page.locator('.o16n-detail');
@@ -302,14 +351,14 @@ test.describe('jupyterlab-o16n', () => {
     await detail.getByLabel(/flower_data/).fill('[7, 3.2, 4.7, 1.4]');
     await detail.getByRole('button', { name: 'Consume', exact: true }).click();
     await expect(detail.locator('.o16n-result')).toContainText('versicolor', { timeout: 60000 });
-    await detail.screenshot({ path: path.join(SHOTS, 'try-it.png') });
+    await shoot(detail, 'try-it.png');
     await detail.getByRole('button', { name: 'Insert consume cell' }).click();
 
     await page.locator('.lm-TabBar-tab', { hasText: 'iris.ipynb' }).click();
     await page.notebook.runCell(2, true);
     const output = page.locator('.jp-Cell').nth(2).locator('.o16n-mime-result');
     await expect(output).toContainText('versicolor', { timeout: 60000 });
-    await page.locator('.jp-Cell').nth(2).screenshot({ path: path.join(SHOTS, 'consume-result.png') });
+    await shoot(page.locator('.jp-Cell').nth(2), 'consume-result.png');
 
     await page.locator('.lm-TabBar-tab', { hasText: `${name} v1` }).click();
     await detail.getByRole('button', { name: 'Delete version' }).click();

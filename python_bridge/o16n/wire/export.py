@@ -8,11 +8,19 @@ under a private package name.
 
 from __future__ import annotations
 
-import importlib.util
-import json
+import os
 import sys
-from pathlib import Path
-from typing import Any
+
+# Run as a script, Python puts this folder first on sys.path, where types.py would shadow the
+# standard library's `types` (imported by importlib.util below on interpreters that have not
+# loaded it at start-up, e.g. a venv's python): take the folder out before importing anything.
+if sys.path and os.path.realpath(sys.path[0] or os.curdir) == os.path.dirname(os.path.realpath(__file__)):
+    del sys.path[0]
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 
 def vocabulary() -> dict[str, Any]:

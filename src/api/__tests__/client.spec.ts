@@ -110,8 +110,8 @@ describe('O16nApi', () => {
     fetchMock.mockResolvedValue(reply(200, {}));
     await api.swagger('My Service', 'v1/2');
     expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/services/My%20Service/v1%2F2/swagger');
-    await api.kernelVariables('abc-123');
-    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/kernels/abc-123/variables');
+    await api.kernelNamespace('abc-123');
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/kernels/abc-123/namespace');
     await api.batchStatus('Iris', 'v1', 'e1');
     expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/services/Iris/v1/batch/e1');
   });
@@ -126,7 +126,7 @@ describe('O16nApi', () => {
       code: 'y = x',
       inputs: [{ name: 'x', type: 'numeric' }],
       outputs: [{ name: 'y', type: 'numeric' }],
-      variables: [],
+      objects: [],
       files: [],
       initCode: '',
       outputFileNames: []
@@ -136,6 +136,26 @@ describe('O16nApi', () => {
     const job = await api.publishJob('j1');
     expect(job.state).toBe('running');
     expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/publish/j1');
+  });
+
+  it('asks the kernel to analyze code and to test it (relay routes of the contract)', async () => {
+    fetchMock.mockResolvedValue(reply(200, { inputs: [], outputs: [], objects: [], function: null }));
+    await api.analyze('k 1', { functionName: 'predict' });
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/kernels/k%201/analyze');
+    expect(lastCall().init.method).toBe('POST');
+    expect(JSON.parse(lastCall().init.body as string)).toEqual({ functionName: 'predict' });
+    fetchMock.mockResolvedValue(reply(200, { success: true, outputs: { y: 2 }, consoleOutput: '', errorMessage: null, elapsed: 0.1 }));
+    const result = await api.testInKernel('k1', { code: 'y = x * 2', inputs: [{ name: 'x', type: 'integer', value: 1 }], outputs: [{ name: 'y', type: 'integer' }] });
+    expect(result.outputs).toEqual({ y: 2 });
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/kernels/k1/test');
+  });
+
+  it('lists the publish jobs of a notebook', async () => {
+    fetchMock.mockResolvedValue(reply(200, [{ jobId: 'j1', state: 'failed' }]));
+    expect((await api.publishJobs('work/iris.ipynb')).map(j => j.jobId)).toEqual(['j1']);
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/publish?notebook=work%2Firis.ipynb');
+    fetchMock.mockResolvedValue(reply(200, { jobs: [{ jobId: 'j2', state: 'done' }] }));
+    expect((await api.publishJobs('a.ipynb')).map(j => j.jobId)).toEqual(['j2']);
   });
 
   it('turns error answers into O16nApiError with status, field and step', async () => {

@@ -31,6 +31,13 @@ describe('CatalogPanel', () => {
     expect(host.insertConsumeCell).toHaveBeenCalledWith(expect.objectContaining({ name: 'Double' }));
   });
 
+  it('labels the insert-cell control with text, not a bare glyph (#13 item 10)', async () => {
+    const api = mockApi({ listServices: jest.fn().mockResolvedValue([{ name: 'Double', version: '1.0' }]) });
+    render(<CatalogPanel api={api} host={mockHost() as any} settings={settings} />);
+    const button = await screen.findByRole('button', { name: 'Insert a consume cell for Double 1.0' });
+    expect(button).toHaveTextContent('Consume cell');
+  });
+
   it('searches', async () => {
     const api = mockApi({
       listServices: jest.fn().mockResolvedValue([

@@ -1,4 +1,5 @@
-import { parseTypedValue, sampleValue, toUiType, toWireType } from '../paramTypes';
+import { parseTypedValue, sampleValue } from '../values';
+import { WIRE_TYPES, canonicalType, checkName, typeLabel } from '../wireTypes';
 import { readSettings } from '../settings';
 import { compareVersions, nextVersion } from '../versions';
 
@@ -20,14 +21,23 @@ describe('nextVersion', () => {
 });
 
 describe('parameter types', () => {
-  it('maps UI types to wire types and back', () => {
-    expect(toWireType('dataframe')).toBe('data.frame');
-    expect(toWireType('str')).toBe('character');
-    expect(toUiType('numeric')).toBe('float');
-    expect(toUiType('pandas.DataFrame')).toBe('dataframe');
-    expect(toUiType('list[list[float]]')).toBe('matrix');
-    expect(toUiType('typing.List[int]')).toBe('vector');
-    expect(toUiType('SVC')).toBeNull();
+  it('come from the generated wire vocabulary: wire names, aliases, labels', () => {
+    expect(WIRE_TYPES).toEqual(['logical', 'numeric', 'integer', 'character', 'vector', 'matrix', 'data.frame']);
+    expect(canonicalType('dataframe')).toBe('data.frame');
+    expect(canonicalType('str')).toBe('character');
+    expect(canonicalType('numeric')).toBe('numeric');
+    expect(canonicalType('pandas.DataFrame')).toBe('data.frame');
+    expect(canonicalType('SVC')).toBeNull();
+    expect(typeLabel('numeric')).toBe('float (numeric)');
+    expect(typeLabel('character')).toBe('str (character)');
+  });
+
+  it('follow the server\'s name rule: a leading digit is fine (defect 2 of #12)', () => {
+    expect(checkName('2ndModel', 'Name')).toBeNull();
+    expect(checkName('Iris_v2.1-beta', 'Name')).toBeNull();
+    expect(checkName('9 lives', 'Name')).toMatch(/^Name must start with a letter or digit/);
+    expect(checkName('-x', 'Version')).toMatch(/^Version must start/);
+    expect(checkName('x'.repeat(201), 'Name')).not.toBeNull();
   });
 
   it('parses typed values', () => {
@@ -37,9 +47,22 @@ describe('parameter types', () => {
     expect(parseTypedValue('logical', 'true')).toBe(true);
     expect(parseTypedValue('vector', '[7, 3.2, 4.7, 1.4]')).toEqual([7, 3.2, 4.7, 1.4]);
     expect(parseTypedValue('vector', '7, 3.2 4.7')).toEqual([7, 3.2, 4.7]);
+    expect(parseTypedValue('vector', '["a", "b"]')).toEqual(['a', 'b']);
     expect(() => parseTypedValue('matrix', '[1, 2]')).toThrow(/rows/);
     expect(parseTypedValue('character', ' hi ')).toBe(' hi ');
     expect(JSON.parse(sampleValue('data.frame'))).toEqual({ x: [1, 2], y: [3, 4] });
+  });
+});
+
+describe('typed values refused with the text quoted (#13 item 9)', () => {
+  it('refuses a vector that is not a list', () => {
+    expect(() => parseTypedValue('vector', 'abc')).toThrow('"abc" is not a list');
+    expect(() => parseTypedValue('vector', '7, x')).toThrow('"7, x" is not a list');
+    expect(() => parseTypedValue('vector', '[1, 2')).toThrow(/is not a list/);
+  });
+
+  it('quotes the text typed for a number', () => {
+    expect(() => parseTypedValue('numeric', 'abc')).toThrow('"abc" is not a number');
   });
 });
 

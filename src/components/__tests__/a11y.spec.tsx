@@ -40,8 +40,8 @@ const iris = {
 describe('accessible names', () => {
   it('publish panel', async () => {
     const api = mockApi({
-      kernelVariables: jest.fn().mockResolvedValue({
-        variables: [{ name: 'clf', type: 'SVC', size: 10, picklable: true }],
+      kernelNamespace: jest.fn().mockResolvedValue({
+        objects: [{ name: 'clf', type: 'SVC', size: 10, picklable: true }],
         functions: []
       })
     });
@@ -55,7 +55,7 @@ describe('accessible names', () => {
         onRefreshSelection={jest.fn()}
       />
     );
-    await screen.findByRole('table', { name: 'Kernel variables' });
+    await screen.findByRole('table', { name: 'Kernel objects' });
     await screen.findByLabelText('work/data.csv', { exact: false });
     expectEveryControlNamed();
   });

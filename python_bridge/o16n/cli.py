@@ -20,9 +20,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
                                      database_url=args.database_url)
+        app = create_app(settings)  # checks the sign-in providers (and reaches the OIDC issuer)
     except ConfigError as exc:
         return _fail(f"bad setting {exc}", code=2)
-    app = create_app(settings)
     state = app.state.o16n
     print(f"o16n: data in {settings.data_dir}", flush=True)
     if state.admin_password_file:

@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .server.config import ConfigError, Settings
 
@@ -44,14 +44,12 @@ def _user_store(args: argparse.Namespace):
 
 def users(args: argparse.Namespace) -> int:
     from .server.auth import users as local_users
-    from .server.store.models import User
 
     sessions = _user_store(args)
     try:
         with sessions.begin() as db:
             if args.action == "list":
-                for user in db.scalars(select(User).order_by(User.username)):
-                    print(f"{user.username}\t{user.role}")
+                _print_users(db, long=args.long)
                 return 0
             if args.action == "add":
                 password = _new_password(f"password for {args.username}: ")
@@ -72,6 +70,27 @@ def users(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(done)  # only once the transaction has committed
     return 0
+
+
+def _print_users(db: Session, long: bool) -> None:
+    """Tab-separated: name and role, then, for directory users, the provider and where the role came from.
+
+    Local users keep their two columns (scripts that read them go on working); --long prints every
+    user with all columns and a header.
+    """
+    from .server.auth.accounts import all_users, describe
+
+    if long:
+        print("id\tusername\trole\tprovider\trole source\tdisplay name\texternal id\tlast role check")
+    for user in all_users(db):
+        if long:
+            row = describe(user)
+            print("\t".join(str(row[k] or "") for k in ("id", "username", "role", "provider", "roleSource",
+                                                         "displayName", "externalId", "lastRoleCheck")))
+        elif user.provider == "local":
+            print(f"{user.username}\t{user.role}")
+        else:
+            print(f"{user.username}\t{user.role}\t{user.provider}\t{user.role_source or ''}")
 
 
 def _new_password(prompt: str) -> str:
@@ -99,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     storage(run)
     run.set_defaults(func=serve)
 
-    manage = commands.add_parser("users", help="manage local users")
+    manage = commands.add_parser("users", help="list users (local and directory); manage local users")
     manage.add_argument("action", choices=["add", "list", "remove", "set-role", "set-password"])
+    manage.add_argument("--long", "-l", action="store_true", help="for list: every column, with a header")
     manage.add_argument("username", nargs="?")
     manage.add_argument("--role", choices=["Owner", "Contributor", "Reader"], help="for add (default Contributor) and set-role")
     storage(manage)

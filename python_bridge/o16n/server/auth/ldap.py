@@ -16,6 +16,7 @@ server in O16N_LDAP_URL is tried first.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import ssl
 import threading
@@ -135,9 +136,7 @@ class LdapDirectory:
 
     def __init__(self, config: LdapConfig) -> None:
         self.config = config
-        tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(config.ca_file) if config.ca_file else None)
-        self._servers = [Server(url, use_ssl=url.lower().startswith("ldaps://"), tls=tls, get_info=NONE,
-                                connect_timeout=config.connect_timeout) for url in config.urls]
+        self._tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(config.ca_file) if config.ca_file else None)
         self._idle: queue.LifoQueue[Connection] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(config.pool_size)
         if not config.encrypted:
@@ -246,8 +245,12 @@ class LdapDirectory:
     def _open(self) -> Connection:
         """A connection to the first server that answers (StartTLS done), not yet bound."""
         problems = []
-        for server in self._servers:
-            connection = Connection(server, client_strategy=SYNC, receive_timeout=self.config.timeout,
+        for url in self.config.urls:
+            # A new Server each time: ldap3 would otherwise skip an address that failed once for a while.
+            server = Server(url, use_ssl=url.lower().startswith("ldaps://"), tls=self._tls, get_info=NONE,
+                            connect_timeout=self.config.connect_timeout)
+            # ldap3 packs the receive timeout into a socket option: whole seconds only.
+            connection = Connection(server, client_strategy=SYNC, receive_timeout=max(1, math.ceil(self.config.timeout)),
                                     read_only=True, raise_exceptions=False)
             try:
                 connection.open()

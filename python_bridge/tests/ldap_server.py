@@ -81,8 +81,19 @@ def ensure_slapd() -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("OpenLDAP (slapd, ldap-utils) is not installed and cannot be installed here (needs root and apt-get)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    installed = subprocess.run("apt-get update -qq && apt-get install -y -qq slapd ldap-utils", shell=True, env=env,
-                               capture_output=True, text=True)
+    # The package would start a system slapd on port 389; the tests run their own. policy-rc.d
+    # (the Debian way to keep packages from starting services) is put in place only for the install.
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        policy.write_text("#!/bin/sh\n# written by o16n's tests while installing slapd\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        installed = subprocess.run("apt-get update -qq && apt-get install -y -qq slapd ldap-utils", shell=True,
+                                   env=env, capture_output=True, text=True)
+    finally:
+        if ours:
+            policy.unlink()
     if installed.returncode != 0:
         pytest.skip(f"could not install slapd and ldap-utils: {installed.stderr[-500:]}")
 

@@ -206,3 +206,19 @@ def test_a_directory_that_stops_makes_refresh_503_until_it_is_back(tmp_path, ser
         assert response.status_code == 200, response.text
     finally:
         directory.stop()
+
+
+# ------------------------------------------------------------------------------ two providers, one name
+def test_the_first_provider_that_knows_a_name_decides(slapd, server_factory):
+    live = server_factory(**slapd.settings(auth_providers="ldap,local"))
+    live.add_user("bob", "local-Bob-pw-1", "Reader")  # a local user with a directory user's name
+    # The directory comes first and knows bob: its password counts, the local one does not.
+    assert login(live, "bob", "local-Bob-pw-1").status_code == 401
+    body = me(live, tokens_of(live, "bob")["access_token"]).json()
+    assert (body["username"], body["provider"], body["role"]) == ("bob@ldap", "ldap", "Contributor")
+    # Names the directory does not know fall through to the local users.
+    assert httpx.post(live.url + "/login", json={"username": "admin", "password": live.admin_password}).status_code == 200
+    # A directory user's role and password are the directory's.
+    refused = subprocess.run([sys.executable, "-m", "o16n.cli", "users", "set-role", "bob@ldap", "--role", "Owner",
+                              "--data-dir", str(live.data_dir)], capture_output=True, text=True, env=dict(os.environ))
+    assert refused.returncode == 1 and "signs in through ldap" in refused.stderr

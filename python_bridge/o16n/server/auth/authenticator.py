@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
 from ..domain.access import Caller
-from ..errors import ApiError, Forbidden, TooManyRequests, Unauthorized
+from ..errors import Forbidden, TooManyRequests, Unauthorized
 from ..store.models import User, utcnow
 from .accounts import record_sign_in, role_source
 from .providers import DirectoryUnavailable, Identity
@@ -58,8 +58,8 @@ class Authenticator:
         self._binds = asyncio.Semaphore(max(1, settings.ldap_pool_size))
         self._queue_limit = max(1, settings.login_concurrency) * _QUEUE_PER_SLOT
         self._waiting = 0
-        # Authorization header of an external token -> (its exp, the Caller or the refusal).
-        self._external: dict[str, tuple[float, Caller | ApiError]] = {}
+        # Authorization header of an external token -> (its exp, the Caller, or why it gets 403).
+        self._external: dict[str, tuple[float, Caller | str]] = {}
         # (provider, external id) -> (monotonic time of the last write, user id, user name, role, source)
         self._recorded: dict[tuple[str, str], tuple[float, int, str, str, str]] = {}
 
@@ -80,8 +80,8 @@ class Authenticator:
             if self.providers.oidc is not None:
                 hit = self._external.get(authorization)
                 if hit is not None and hit[0] > time.time():
-                    if isinstance(hit[1], ApiError):
-                        raise hit[1]
+                    if isinstance(hit[1], str):
+                        raise Forbidden(hit[1])
                     return hit[1]
                 if _issuer_of(token) == self.providers.oidc.issuer:
                     return await self._external_caller(token, authorization)
@@ -102,11 +102,11 @@ class Authenticator:
             self._external.clear()
         if decision.role is None:
             shown = ", ".join(identity.groups[:10]) or "none"
-            refusal = Forbidden(f"'{identity.name}' is signed in through {oidc.issuer}, but none of the token's "
-                                f"'{oidc.config.roles_claim}' ({shown}) is mapped to an o16n role: ask an "
-                                "administrator to add it to O16N_AUTH_ROLES")
+            refusal = (f"'{identity.name}' is signed in through {oidc.issuer}, but none of the token's "
+                       f"'{oidc.config.roles_claim}' ({shown}) is mapped to an o16n role: ask an "
+                       "administrator to add it to O16N_AUTH_ROLES")
             self._external[authorization] = (verified.expires_at, refusal)
-            raise refusal
+            raise Forbidden(refusal)
         source = role_source(identity, decision, claim=oidc.config.roles_claim)
         user_id, username = await self._record(identity, decision, source)
         caller = Caller(user_id, username, decision.role, f"oidc:{verified.token_id}")

@@ -40,7 +40,12 @@ serve: install
 
 test: test-python test-js test-ui
 
-test-python: install
+# The OpenID provider that the sign-in tests start (node-oidc-provider).
+OIDC_TEST_PROVIDER := python_bridge/tests/oidc/node_modules/.package-lock.json
+$(OIDC_TEST_PROVIDER): python_bridge/tests/oidc/package-lock.json
+	cd python_bridge/tests/oidc && npm ci --no-audit --no-fund
+
+test-python: install $(OIDC_TEST_PROVIDER)
 	O16N_REQUIRE_SDK=1 $(BIN)/python -m pytest
 
 test-js: node_modules/.package-lock.json

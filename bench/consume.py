@@ -532,6 +532,10 @@ def main() -> int:
     parser.add_argument("--client-procs", type=int, default=1,
                         help="client processes for c>1 (default 1: an extra process takes a core from the server)")
     parser.add_argument("--json", type=Path, help="write raw numbers here")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="an o16n server setting (as O16N_NAME), e.g. auth_providers=local,oidc; repeatable")
+    parser.add_argument("--bearer", help="also consume with this bearer token (row 'o16n-bearer'), e.g. an OIDC "
+                        "access token from an issuer the --setting options trust")
     args = parser.parse_args()
     kinds = ["httpx", "raw"] if args.client == "both" else [args.client]
     levels = [1] + sorted({c for c in args.concurrency if c > 1})
@@ -545,13 +549,13 @@ def main() -> int:
             "python": platform.python_version(),
             "loadavg_at_start": os.getloadavg(),
         },
-        "settings": vars(args) | {"json": str(args.json) if args.json else None},
+        "settings": vars(args) | {"json": str(args.json) if args.json else None, "bearer": bool(args.bearer)},
     }
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="o16n-bench-") as tmp:
         tmpdir = Path(tmp)
         t = time.perf_counter()
-        server = LiveServer(tmpdir / "data").start()
+        server = LiveServer(tmpdir / "data", **dict(item.split("=", 1) for item in args.setting)).start()
         report["o16n_server_start_s"] = time.perf_counter() - t
         baseline = None
         try:
@@ -563,15 +567,18 @@ def main() -> int:
             base = Target("baseline", baseline_port, "/predict")
             null = Target("null (raw ASGI, no model)", baseline_port, "/null")
             o16n_pids, base_pids = [server.process.pid], [baseline.pid]
+            targets = [(o16n, o16n_pids), (base, base_pids)]
+            if args.bearer:  # the same service, the caller known by an external token instead of o16n's
+                targets.insert(1, (Target("o16n-bearer", server.port, f"/api/{SERVICE}/{VERSION}", args.bearer), o16n_pids))
 
             # Warm-up: c=1, then the highest concurrency, so o16n's pool has grown before measuring.
-            for target, pids in ((o16n, o16n_pids), (base, base_pids)):
+            for target, pids in targets:
                 run_load("raw", target, 1, args.warmup, 1, pids)
                 run_load("raw", target, levels[-1], max(args.warmup, 20 * levels[-1]), args.client_procs, pids)
             for kind in kinds:
                 rows.append(run_load(kind, null, 1, args.requests, 1, base_pids))
                 for c in levels:
-                    for target, pids in ((o16n, o16n_pids), (base, base_pids)):
+                    for target, pids in targets:
                         procs = 1 if c == 1 else args.client_procs
                         rows.append(run_load(kind, target, c, args.requests, procs, pids))
                         print(f"# {target.name:8} {kind:5} c={c:<3} p50 {rows[-1]['p50_us']:8.0f} µs"

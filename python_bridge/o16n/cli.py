@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .server.config import ConfigError, Settings
 
@@ -20,9 +20,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
                                      database_url=args.database_url)
+        app = create_app(settings)  # checks the sign-in providers (and reaches the OIDC issuer)
     except ConfigError as exc:
         return _fail(f"bad setting {exc}", code=2)
-    app = create_app(settings)
     state = app.state.o16n
     print(f"o16n: data in {settings.data_dir}", flush=True)
     if state.admin_password_file:
@@ -44,14 +44,12 @@ def _user_store(args: argparse.Namespace):
 
 def users(args: argparse.Namespace) -> int:
     from .server.auth import users as local_users
-    from .server.store.models import User
 
     sessions = _user_store(args)
     try:
         with sessions.begin() as db:
             if args.action == "list":
-                for user in db.scalars(select(User).order_by(User.username)):
-                    print(f"{user.username}\t{user.role}")
+                _print_users(db, long=args.long)
                 return 0
             if args.action == "add":
                 password = _new_password(f"password for {args.username}: ")
@@ -104,6 +102,27 @@ def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_users(db: Session, long: bool) -> None:
+    """Tab-separated: name and role, then, for directory users, the provider and where the role came from.
+
+    Local users keep their two columns (scripts that read them go on working); --long prints every
+    user with all columns and a header.
+    """
+    from .server.auth.accounts import all_users, describe
+
+    if long:
+        print("id\tusername\trole\tprovider\trole source\tdisplay name\texternal id\tlast role check")
+    for user in all_users(db):
+        if long:
+            row = describe(user)
+            print("\t".join(str(row[k] or "") for k in ("id", "username", "role", "provider", "roleSource",
+                                                         "displayName", "externalId", "lastRoleCheck")))
+        elif user.provider == "local":
+            print(f"{user.username}\t{user.role}")
+        else:
+            print(f"{user.username}\t{user.role}\t{user.provider}\t{user.role_source or ''}")
+
+
 def _new_password(prompt: str) -> str:
     return os.environ.get("O16N_NEW_PASSWORD") or getpass.getpass(prompt)
 
@@ -139,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     storage(signing)
     signing.set_defaults(func=keys)
 
-    manage = commands.add_parser("users", help="manage local users")
+    manage = commands.add_parser("users", help="list users (local and directory); manage local users")
     manage.add_argument("action", choices=["add", "list", "remove", "set-role", "set-password"])
+    manage.add_argument("--long", "-l", action="store_true", help="for list: every column, with a header")
     manage.add_argument("username", nargs="?")
     manage.add_argument("--role", choices=["Owner", "Contributor", "Reader"], help="for add (default Contributor) and set-role")
     storage(manage)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from server_process import LiveServer
 
+# slapd, oidc_provider, enterprise_server (the LDAP / OIDC sign-in tests)
+pytest_plugins = ["auth_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):

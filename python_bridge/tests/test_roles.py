@@ -8,7 +8,10 @@
 * Separate tests cover what the walk must not do in passing: deleting, role changes, and the
   resource owner's own use of every route (so that a 404 for others means something).
 
-Runs against the shared ``live_server``; every name is unique per run.
+Runs for users of every sign-in provider (the module's ``provider`` parameter): local users on the
+shared ``live_server``; LDAP users (a real slapd) and OIDC token users (a real OpenID provider) on
+the ``enterprise_server``, which has all three. The local admin is the Owner in every run; every
+name is unique per run.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/api/{name}/{version}/batch/{execution_id}/{index}/files/{file_name}"),
     ("POST", "/api/{name}/{version}"),
     ("GET", "/api/{name}/{version}/swagger.json"),
+    ("GET", "/users/me"),  # o16n extensions
+    ("GET", "/users"),
 ]
 
 # Routes that take credentials in the body or query instead of a bearer token.
@@ -166,16 +171,42 @@ class Person:
         return response
 
 
+@pytest.fixture(scope="module", params=["local", "ldap", "oidc"])
+def provider(request) -> str:
+    """Where the walk's users (all but the local admin) sign in."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def people(live_server) -> Iterator[dict[str, Person]]:
+def live_server(live_server, provider, request):
+    """The shared server for local users; the one with LDAP and OIDC for directory users."""
+    return live_server if provider == "local" else request.getfixturevalue("enterprise_server")
+
+
+def token_person(server, key: str, role: str, token: str) -> Person:
+    client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    me = client.get("/users/me").json()
+    assert me["role"] == role, me
+    return Person(key, me["username"], "", role, client)
+
+
+@pytest.fixture(scope="module")
+def people(live_server, provider, request) -> Iterator[dict[str, Person]]:
     tag = uuid.uuid4().hex[:8]
     found: dict[str, Person] = {}
     specs = [("contrib_a", "Contributor"), ("contrib_b", "Contributor"), ("reader_a", "Reader"),
              ("reader_b", "Reader"), ("owner_b", "Owner")]
     for key, role in specs:
-        username, password = f"{key.replace('_', '-')}-{tag}", f"pw-{key}-{tag}"
-        live_server.add_user(username, password, role)
-        found[key] = Person(key, username, password, role, live_server.client(username, password))
+        if provider == "ldap":  # the directory has these users, in the groups of their roles
+            username, password = key.replace("_", "-"), f"pw-{key.replace('_', '-')}"
+            found[key] = Person(key, username, password, role, live_server.client(username, password))
+        elif provider == "oidc":  # client-credentials tokens whose roles claim names the group
+            token = request.getfixturevalue("oidc_provider").token(f"{key.replace('_', '-')}-app")
+            found[key] = token_person(live_server, key, role, token)
+        else:
+            username, password = f"{key.replace('_', '-')}-{tag}", f"pw-{key}-{tag}"
+            live_server.add_user(username, password, role)
+            found[key] = Person(key, username, password, role, live_server.client(username, password))
     found["admin"] = Person("admin", live_server.admin_user, live_server.admin_password, "Owner", live_server.client())
     yield found
     for person in found.values():
@@ -271,7 +302,7 @@ def test_walk_tables_cover_every_route():
 
 
 # ------------------------------------------------------------------------------ (a) no valid token: 401
-def auth_variants(live_server) -> dict[str, dict[str, str]]:
+def auth_variants(live_server, provider: str, request) -> dict[str, dict[str, str]]:
     real = live_server.login()
     claims = jwt.decode(real["access_token"], options={"verify_signature": False})
     revoked = live_server.login()
@@ -289,16 +320,28 @@ def auth_variants(live_server) -> dict[str, dict[str, str]]:
         "bad-signature": {"Authorization": f"Bearer {header}.{payload}.{bad_signature}"},
         # Revoked before its first use, so no cache can still trust it.
         "revoked": {"Authorization": "Bearer " + revoked["access_token"]},
+        **(oidc_variants(request.getfixturevalue("oidc_provider")) if provider == "oidc" else {}),
+    }
+
+
+def oidc_variants(oidc_provider) -> dict[str, dict[str, str]]:
+    """Tokens of the real OpenID provider that must not pass: another audience; one re-signed by us."""
+    good = oidc_provider.token("owner-app")
+    claims = jwt.decode(good, options={"verify_signature": False})
+    return {
+        "oidc-other-audience": {"Authorization": "Bearer " + oidc_provider.token("owner-app", "urn:other")},
+        "oidc-other-key": {"Authorization": "Bearer " + jwt.encode(claims, b"k" * 32, algorithm="HS256",
+                                                                  headers={"kid": jwt.get_unverified_header(good)["kid"]})},
     }
 
 
 @pytest.mark.parametrize("which", ["real", "missing"])
-def test_every_route_needs_a_valid_token(live_server, people, world, which):
+def test_every_route_needs_a_valid_token(live_server, provider, request, people, world, which):
     res = world["contrib_a"]
     ids = res.ids() if which == "real" else Resources("no-svc", "v0", "", "no-exec", "no-session", "no-snap").ids()
     failures = []
     with httpx.Client(base_url=live_server.url, timeout=60) as anonymous:
-        for variant, headers in auth_variants(live_server).items():
+        for variant, headers in auth_variants(live_server, provider, request).items():
             for method, template in ROUTES:
                 if (method, template) in HEALTH_ROUTES:
                     continue  # public by design (test_store.py checks they tell nothing)
@@ -370,6 +413,8 @@ FOREIGN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/api/{name}/{version}/batch/{execution_id}/{index}/files/{file_name}"): (200, 404, 404),
     ("POST", "/api/{name}/{version}"): (200, 200, 200),
     ("GET", "/api/{name}/{version}/swagger.json"): (200, 200, 200),
+    ("GET", "/users/me"): (200, 200, 200),  # the caller itself
+    ("GET", "/users"): (200, 403, 403),  # every user: Owners only
 }
 ROLE_COLUMN = {"Owner": 0, "Contributor": 1, "Reader": 2}
 
@@ -404,6 +449,12 @@ def extra_checks(method: str, template: str, response: httpx.Response, caller: P
         if len(entries) != 1:
             return [f"{len(entries)} entries for {res.name}/{res.version}"]
         return check_service_view(entries[0], caller, publisher)
+    if (method, template) == ("GET", "/users/me"):
+        if (body["username"], body["role"]) != (caller.username, caller.role):
+            return [f"/users/me says {body['username']} {body['role']}, not {caller.username} {caller.role}"]
+    if (method, template) == ("GET", "/users"):
+        listed = {u["username"] for u in body}
+        return [f"/users lacks {p.username}" for p in people.values() if p.username not in listed]
     if (method, template) == ("GET", "/api/{name}/{version}/swagger.json"):
         return ["the service swagger shows the code"] if "handle.write" in response.text or "import math" in response.text else []
     if (method, template) == ("POST", "/api/{name}/{version}"):
@@ -704,7 +755,9 @@ def test_batch_lists_only_the_callers_own(people, world):
 
 
 # ------------------------------------------------------------------------------ role changes
-def test_losing_the_contributor_role_loses_management(live_server, people):
+def test_losing_the_contributor_role_loses_management(live_server, provider, people):
+    if provider != "local":
+        pytest.skip("local role changes (o16n users set-role); directory group changes: test_ldap.py")
     tag = uuid.uuid4().hex[:8]
     username, password = f"demoted-{tag}", f"pw-demoted-{tag}"
     live_server.add_user(username, password, "Contributor")

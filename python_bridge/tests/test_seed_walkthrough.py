@@ -1,11 +1,19 @@
 """The walkthrough the product exists for, over real HTTP as its users wrote it (raw requests-style
 calls): a Python session trains an SVC on Iris, a snapshot is taken, the service is published,
 described by swagger, consumed, patched, versioned, listed and deleted; then the Double service
-with a batch of ten."""
+with a batch of ten.
+
+Both run twice: with a token from POST /login (the local admin), and with a bearer token from an
+OpenID provider in its place, as the seed's Azure AD example does (client credentials from a real
+node-oidc-provider, the Owner role from the token's roles claim, on a server that trusts it).
+"""
 
 from __future__ import annotations
 
 import time
+
+import httpx
+import pytest
 
 IRIS_SETUP = [
     "from sklearn import svm\nfrom sklearn import datasets",
@@ -13,7 +21,25 @@ IRIS_SETUP = [
 ]
 
 
-def test_iris_walkthrough(admin):
+@pytest.fixture(params=["login", "oidc"])
+def admin(request, live_server):
+    """An Owner's client: logged in with /login, or carrying an OIDC access token instead."""
+    if request.param == "login":
+        with live_server.client() as client:
+            yield client
+        return
+    server = request.getfixturevalue("enterprise_server")
+    token = request.getfixturevalue("oidc_provider").token("owner-app")
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_name(admin) -> str:
+    return admin.get("/users/me").json()["username"]
+
+
+def test_iris_walkthrough(admin, admin_name):
     # Part 3: a Python session, the model, a snapshot.
     created = admin.post("/sessions", json={"name": "Session 1", "runtimeType": "Python"})
     assert created.status_code == 201
@@ -38,7 +64,7 @@ def test_iris_walkthrough(admin):
     snapshot_id = snapshot.json()["snapshotId"]
     listed = admin.get("/snapshots").json()
     mine = next(s for s in listed if s["id"] == snapshot_id)
-    assert mine["name"] == "Iris Snapshot" and mine["contentSize"] > 0 and mine["owner"] == "admin"
+    assert mine["name"] == "Iris Snapshot" and mine["contentSize"] > 0 and mine["owner"] == admin_name
 
     # Part 4: publish V1.0 with a vector output.
     published = admin.post(

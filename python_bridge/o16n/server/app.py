@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from .config import Settings
 from .errors import ApiError, WorkerFailed, api_error_handler, error_response
 from .middleware import AuthenticationMiddleware
-from .routes import batch, consume, health, login, realtime, services, sessions, snapshots, status
+from .routes import batch, consume, health, login, realtime, services, sessions, snapshots, status, users
 from .state import ServerState
 
 log = logging.getLogger("o16n")
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *snapshots.routes,
         *services.routes,
         *realtime.routes,
+        *users.routes,
     ]
     app = Starlette(
         routes=routes,

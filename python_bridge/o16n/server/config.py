@@ -48,6 +48,41 @@ class Settings:
     login_concurrency: int = 4  # password checks (argon2) running at once; more wait in line
     auth_cache_seconds: float = 2.0  # how long another node may trust a grant it checked
 
+    # Sign-in providers (docs/authentication.md; checked at start by auth/setup.py).
+    auth_providers: str = "local"  # comma list of local, ldap, oidc; POST /login asks them in this order
+    auth_roles: str = ""  # JSON {"Owner": [group, ...], "Contributor": [...], "Reader": [...]} (9.1 "Authorization")
+    auth_roles_file: Path | None = None  # ... or the same JSON in a file (not both)
+    cache_lifetime_minutes: float = 60.0  # directory groups are re-read at most this often (9.1 CacheLifeTimeInMinutes)
+    ldap_url: str = ""  # ldap://host:389 or ldaps://host:636; several (comma-separated) are tried in order
+    ldap_start_tls: bool = False  # upgrade ldap:// connections with StartTLS
+    ldap_ca_file: Path | None = None  # CA certificates (PEM) that signed the directory's certificate
+    ldap_bind_dn: str = ""  # service account for search-then-bind and the refresh re-check (9.1 QueryUserDn)
+    ldap_bind_password: str = ""  # its password (9.1 QueryUserPassword) ...
+    ldap_bind_password_file: Path | None = None  # ... or a file holding it (kept out of the environment)
+    ldap_user_dn_template: str = ""  # direct bind instead of a search, e.g. uid={username},ou=people,dc=example,dc=org
+    ldap_search_base: str = ""  # where users are searched (9.1 SearchBase)
+    ldap_search_filter: str = "(uid={username})"  # who may sign in; an account that stops matching is refused (9.1 SearchFilter)
+    ldap_username_attribute: str = "uid"  # the sign-in name as the directory spells it (AD: sAMAccountName)
+    ldap_id_attribute: str = "entryUUID"  # immutable id that ownership is keyed on (AD: objectGUID)
+    ldap_display_name_attribute: str = "displayName"
+    ldap_group_attribute: str = "memberOf"  # groups read from the user's entry ...
+    ldap_group_search_base: str = ""  # ... or searched here (with the filter below) when the filter is set
+    ldap_group_search_filter: str = ""  # e.g. (&(objectClass=groupOfNames)(member={dn}))
+    ldap_connect_timeout: float = 5.0  # seconds to reach one directory server
+    ldap_timeout: float = 10.0  # seconds one directory operation may take
+    ldap_pool_size: int = 4  # service-account connections kept open, and directory calls at once
+    oidc_issuer: str = ""  # https URL of the OpenID provider (discovery: ISSUER/.well-known/openid-configuration)
+    oidc_audience: str = ""  # accepted `aud` values (comma list): the API's resource / client id
+    oidc_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512"  # asymmetric only
+    oidc_roles_claim: str = "roles"  # claim holding roles or groups (`groups`, or a dotted path: realm_access.roles)
+    oidc_id_claim: str = "sub"  # stable user id (Azure AD: oid)
+    oidc_name_claims: str = "preferred_username,upn,email,name,client_id,azp,appid"  # first present: the user name
+    oidc_leeway: float = 30.0  # seconds of clock skew allowed on exp / nbf / iat
+    oidc_ca_file: Path | None = None  # CA certificates for the provider's https endpoints (default: the system's)
+    oidc_timeout: float = 10.0  # seconds for a discovery or JWKS request
+    oidc_jwks_lifetime: float = 3600.0  # seconds before the JWKS is fetched again
+    oidc_jwks_min_refetch: float = 5.0  # a token with an unknown `kid` fetches the JWKS again at most this often
+
     spare_workers: int = 1  # started ahead of time so a new session or pool slot skips the start-up
     pool_max_size: int = 4  # warm workers per service version at most
     pool_idle_seconds: float = 600.0  # a pool worker unused this long is closed (down to the initial size)

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import Authenticator
 from .config import Settings
 from .domain.access import Caller
-from .errors import ApiError, PayloadTooLarge, TooManyRequests, Unauthorized, error_response
+from .errors import ApiError, PayloadTooLarge, TooManyRequests, error_response
 
 CALLER = "o16n.caller"
 # (method, path) of the routes anybody may call (logging in, and health for balancers); a path
@@ -61,7 +61,7 @@ class AuthenticationMiddleware:
             return
         try:
             scope[CALLER] = await self.authenticator.authenticate(_header(scope, b"authorization"))
-        except Unauthorized as exc:
+        except ApiError as exc:  # 401; 403 for a token whose groups map to no role; 503 provider down
             await error_response(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)

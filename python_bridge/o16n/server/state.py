@@ -75,6 +75,7 @@ class ServerState:
         await self.sessions.close_all()
         await self.pools.close()
         await self.factory.close()
+        self.auth.close()
         self.db.close()
 
 

@@ -388,6 +388,7 @@ _CONSUMPTION_TAG = "Service Consumption APIs"
 _SESSIONS_TAG = "Session APIs"
 _SNAPSHOTS_TAG = "Snapshot APIs"
 _STATUS_TAG = "Status APIs"
+_USERS_TAG = "User APIs (o16n extensions)"
 
 _CORE_TAGS = [
     (
@@ -404,6 +405,11 @@ _CORE_TAGS = [
     (_SESSIONS_TAG, "Interactive, stateful sessions: run code, move objects and files in and out, and take snapshots."),
     (_SNAPSHOTS_TAG, "Saved images of a session's workspace and working directory, reusable by new sessions and by services."),
     (_STATUS_TAG, "Health of the server and its components."),
+    (
+        _USERS_TAG,
+        "o16n extensions (not part of the R Server 9.1 API): who the caller is, where they sign in "
+        "(local users, LDAP / Active Directory, an OpenID Connect provider) and where their role came from.",
+    ),
 ]
 
 _UNAUTHORIZED = (401, "Not authenticated.")
@@ -584,6 +590,17 @@ def _core_operations() -> list[tuple[str, str, Schema]]:
     status("get", "/status", "status", "Report the health of the server.",
            ok=(200, "Health report.", _ref("StatusResponse")),
            errors=[_UNAUTHORIZED, (500, "The server could not determine its own health.")])
+
+    # o16n extensions: marked so that tools comparing with the 9.1 document can leave them out.
+    users = adder(_USERS_TAG)
+    users("get", "/users/me", "getCurrentUser",
+          "Who the caller is: id, name, role, sign-in provider and where the role came from.",
+          ok=(200, "The caller.", _ref("User")), errors=[_UNAUTHORIZED, (403, "No role is mapped for the caller.")])
+    users("get", "/users", "listUsers", "List local users and the directory users seen so far (Owners only).",
+          ok=(200, "Every user.", _array(_ref("User"))), errors=[_UNAUTHORIZED, (403, "Needs the Owner role.")])
+    for path, _, operation in rows[-2:]:
+        assert path.startswith("/users")
+        operation["x-o16n-extension"] = True
     # fmt: on
     return rows
 
@@ -716,6 +733,19 @@ def _core_definitions() -> dict[str, Schema]:
                 "owner": _prop("string", "User who created the snapshot."),
                 "creationTime": _prop("string", "When the snapshot was taken (ISO 8601)."),
                 "contentSize": _prop("integer", "Size of the snapshot archive in bytes.", format="int64"),
+            }
+        ),
+        "User": _object(
+            {
+                "id": _prop("integer", "The user's id: what services, sessions and snapshots are owned under."),
+                "username": _prop("string", "Name shown as publisher and owner (unique on this server)."),
+                "displayName": _prop("string", "Readable name from the directory or token."),
+                "role": _prop("string", "The role in force.", enum=["Owner", "Contributor", "Reader"]),
+                "provider": _prop("string", "Where the user signs in.", enum=["local", "ldap", "oidc"]),
+                "roleSource": _prop("string", "Where the role came from: set locally, or the directory group / token claim."),
+                "externalId": _prop("string", "The provider's immutable id of the user (entryUUID, objectGUID, sub, oid)."),
+                "lastRoleCheck": _prop("string", "When the directory groups or token roles were last read (ISO 8601)."),
+                "createdAt": _prop("string", "When o16n first saw the user (ISO 8601)."),
             }
         ),
         "CreateSnapshotRequest": _object({"name": _prop("string", "Name of the snapshot.")}),

@@ -15,9 +15,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """True if `password` matches; a None hash (unknown user) costs the same time and is False."""
+    """True if `password` matches; a None or empty hash (unknown user, directory user) costs the same time and is False."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -58,13 +58,38 @@ class TokenService:
 
     # --- issuing -------------------------------------------------------------------------
     def login(self, username: str, password: str) -> TokenResponse:
+        tokens = self.login_local(username, password)
+        if tokens is None:
+            raise Unauthorized("invalid credentials")
+        return tokens
+
+    def login_local(self, username: str, password: str) -> TokenResponse | None:
+        """Tokens for a local user's password; None if there is no local user of that name.
+
+        An unknown name costs the same argon2 check as a known one, so timing tells nothing.
+        """
         with self.sessions.begin() as db:
-            user = db.scalar(select(User).where(User.username == username))
-            if not verify_password(user.password_hash if user else None, password) or user is None:
+            user = db.scalar(select(User).where(User.username == username, User.provider == "local"))
+            if not verify_password(user.password_hash if user else None, password):
+                if user is None:
+                    return None
                 raise Unauthorized("invalid credentials")
+            assert user is not None
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
-            return self._issue(db, user, chain_id=secrets.token_hex(16), chain_started_at=utcnow())
+            return self.issue(db, user)
+
+    def issue(self, db: Session, user: User) -> TokenResponse:
+        """A new pair (a new refresh chain) for a user who just signed in."""
+        return self._issue(db, user, chain_id=secrets.token_hex(16), chain_started_at=utcnow())
+
+    def user_of_refresh(self, refresh_token: str) -> User | None:
+        """The user a live refresh token belongs to (read only; `refresh` still decides)."""
+        with self.sessions() as db:
+            grant = db.scalar(select(Grant).where(Grant.refresh_hash == _hash_refresh(refresh_token or "")))
+            if grant is None or grant.revoked:
+                return None
+            return db.get(User, grant.user_id)
 
     def refresh(self, refresh_token: str) -> TokenResponse:
         with self.sessions.begin() as db:
@@ -145,6 +170,11 @@ class TokenService:
         return jwt.encode(claims, key.secret, algorithm="HS256", headers={"kid": key.kid})
 
     # --- checking ------------------------------------------------------------------------
+    def cached_grant(self, authorization: str) -> str | None:
+        """The grant of an o16n token checked recently (None: not one, or not seen lately)."""
+        hit = self._verified.get(authorization)
+        return hit[0] if hit is not None and hit[1] > time.time() else None
+
     def verify(self, token: str, authorization: str) -> str:
         """Check an access token's signature and expiry; return its grant id.
 

@@ -1,4 +1,7 @@
-"""Local users: created by the CLI and on first start; changes that matter end the user's tokens."""
+"""Local users: created by the CLI and on first start; changes that matter end the user's tokens.
+
+Directory users (auth/accounts.py) may be listed and removed here, not given a password or a role.
+"""
 
 from __future__ import annotations
 
@@ -55,16 +58,23 @@ def add_user(db: Session, username: str, password: str, role: str) -> User:
     return user
 
 
+def _local(user: User) -> User:
+    if user.provider != "local":
+        raise UserError(f"'{user.username}' signs in through {user.provider}: their password and role come from "
+                        "there (the role from the groups in O16N_AUTH_ROLES)")
+    return user
+
+
 def set_role(db: Session, username: str, role: str) -> None:
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
-    user = find(db, username)
+    user = _local(find(db, username))
     user.role = role
     _revoke_grants(db, user)  # the new role applies at once, not at the next login
 
 
 def set_password(db: Session, username: str, password: str) -> None:
-    user = find(db, username)
+    user = _local(find(db, username))
     user.password_hash = hash_password(password)
     _revoke_grants(db, user)  # whoever held the old password holds no token either
 

@@ -69,10 +69,7 @@ async def status(request: Request) -> Response:
             "components": {
                 "database": database,
                 "backends": {"statusCode": "pass", "components": {state.node_url: backend}},
-                "authentication": {
-                    "statusCode": "pass",
-                    "details": {"type": "local", "accessTokenLifetime": settings.access_token_lifetime},
-                },
+                "authentication": {"statusCode": "pass", "details": state.auth.describe()},
             },
         }
     )

@@ -35,6 +35,7 @@ class Counter(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("provider", "external_id", name="uq_users_provider_external_id"),)
     # Assigned from the "users" counter: a removed user's id never comes back, so nothing the old
     # user owned (a live session, a grant) can fall to a new user.
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -42,6 +43,14 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))  # Owner | Contributor | Reader
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Where the user signs in: "local" (password_hash above), or a directory / identity provider
+    # ("ldap", "oidc": password_hash is empty), which knows the user by an id that never changes.
+    provider: Mapped[str] = mapped_column(String(20), default="local", server_default="local")
+    external_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    external_name: Mapped[str | None] = mapped_column(String(300), nullable=True)  # the name the provider knows
+    display_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    role_source: Mapped[str | None] = mapped_column(String(500), nullable=True)  # the group or claim the role came from
+    role_checked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # last time groups were read
 
 
 class Grant(Base):

@@ -47,8 +47,10 @@ def test_hard_kill_in_the_middle_loses_nothing(server_factory):
         final = wait_for_state(again, f"/api/Slow/v1/batch/{execution_id}", ("Complete", "Failed"))
         assert final["state"] == "Complete"
         assert [r["outputParameters"]["y"] for r in final["batchExecutionResults"]] == [i + 100 for i in range(40)]
-        # Sessions are processes: they end with the server.
-        assert again.post(f"/sessions/{session_id}/execute", json={"code": "1"}).status_code == 404
+        # Sessions are processes: they end with the server, and say so (410 since nodes register).
+        gone = again.post(f"/sessions/{session_id}/execute", json={"code": "1"})
+        assert gone.status_code == 410 and "restarted" in gone.json()["message"]
+        assert session_id not in [s["id"] for s in again.get("/sessions").json()]
 
 
 def test_graceful_restart_keeps_services_consumable(server_factory):

@@ -88,6 +88,10 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/api/{name}/{version}/swagger.json"),
     ("GET", "/users/me"),  # o16n extensions
     ("GET", "/users"),
+    ("GET", "/computenodes"),  # ML Server 9.3
+    ("POST", "/computenodes"),
+    ("PUT", "/computenodes"),
+    ("DELETE", "/computenodes"),
 ]
 
 # Routes that take credentials in the body or query instead of a bearer token.
@@ -136,6 +140,8 @@ def request_kwargs(method: str, template: str) -> dict[str, Any]:
         return {"json": {"InitialPoolSize": 0, "MaxPoolSize": 1}}
     if template.startswith("/realtime-services"):
         return {"json": {}}
+    if template == "/computenodes" and method != "GET":
+        return {"json": {"entries": ["http://node.invalid:12800"]}}
     if template == "/api/{name}/{version}/batch" and method == "POST":
         return {"json": [{"x": 1}, {"x": 2}]}
     if template == "/api/{name}/{version}" and method == "POST":
@@ -415,6 +421,10 @@ FOREIGN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/api/{name}/{version}/swagger.json"): (200, 200, 200),
     ("GET", "/users/me"): (200, 200, 200),  # the caller itself
     ("GET", "/users"): (200, 403, 403),  # every user: Owners only
+    ("GET", "/computenodes"): (200, 403, 403),  # the cluster's nodes: Owners only
+    ("POST", "/computenodes"): (SKIP, 403, 403),  # an Owner's set/add/remove: test_cluster.py
+    ("PUT", "/computenodes"): (SKIP, 403, 403),
+    ("DELETE", "/computenodes"): (SKIP, 403, 403),
 }
 ROLE_COLUMN = {"Owner": 0, "Contributor": 1, "Reader": 2}
 

@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse
 
 from .config import Settings
 from .errors import ApiError, WorkerFailed, api_error_handler, error_response
+from .forwarding import SessionForwarding
 from .middleware import AuthenticationMiddleware
-from .routes import batch, consume, health, login, realtime, services, sessions, snapshots, status, users
+from .routes import batch, cluster, consume, health, login, realtime, services, sessions, snapshots, status, users
 from .state import ServerState
 
 log = logging.getLogger("o16n")
@@ -54,10 +55,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *services.routes,
         *realtime.routes,
         *users.routes,
+        *cluster.routes,
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AuthenticationMiddleware, authenticator=state.auth, settings=settings)],
+        middleware=[
+            Middleware(AuthenticationMiddleware, authenticator=state.auth, settings=settings),
+            Middleware(SessionForwarding, sessions=state.sessions, timeout=settings.execute_timeout + 60),
+        ],
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_handler, HTTPException: http_error, Exception: unexpected_error},
     )

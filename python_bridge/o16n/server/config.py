@@ -34,6 +34,11 @@ class Settings:
     database_url: str | None = None  # None: SQLite file in the data dir
     artifact_url: str | None = None  # None: the data dir's artifacts/; s3://bucket/prefix for several nodes
     s3_endpoint_url: str | None = None  # an S3-compatible endpoint (MinIO, ...); credentials from the AWS variables
+    node_url: str | None = None  # how other nodes reach this one (default http://<host>:<port>, the host name if 0.0.0.0)
+    node_heartbeat_seconds: float = 2.0  # how often this node says it is alive
+    node_dead_after: float = 10.0  # a node silent this long is dead: its sessions are gone, its batches move
+    batch_lease_seconds: float = 30.0  # a running batch execution's lease, renewed by its node
+    batch_sweep_seconds: float = 5.0  # how often a node looks for batch executions nobody runs
     auto_migrate: bool = True  # migrate the database on start (under a lock); off: wait for `o16n db upgrade`
     host: str = "127.0.0.1"
     port: int = 12800

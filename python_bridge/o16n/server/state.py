@@ -18,6 +18,8 @@ from starlette.requests import Request
 from .artifacts import open_store
 from .auth import Authenticator
 from .auth.users import ensure_admin
+from .cluster.bus import EventBus
+from .cluster.nodes import NodeRegistry
 from .config import Settings
 from .domain.batch import BatchService
 from .domain.catalog import ServiceCatalog
@@ -36,10 +38,12 @@ class ServerState:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(settings.data_dir, 0o700)
-        self.node = f"{socket.gethostname()}:{settings.port}:{settings.data_dir}"
-        self.node_url = f"http://{settings.host}:{settings.port}/"
         self.db = Database(settings.effective_database_url)
         self.db.prepare(auto_migrate=settings.auto_migrate)
+        self.cluster = NodeRegistry(settings, self.db, internal_url(settings))
+        self.node = self.cluster.id
+        self.node_url = self.cluster.url + "/"
+        self.bus = EventBus(self.db, self.node)
         self.admin_password_file = ensure_admin(settings, self.db.sessions)
         self.auth = Authenticator(settings, self.db.sessions)
         self.artifacts = open_store(settings)
@@ -50,14 +54,16 @@ class ServerState:
         self.pools = PoolRegistry(settings, self.factory)
         self.snapshots = SnapshotService(self.db, self.artifacts)
         self.catalog = ServiceCatalog(self.db, self.artifacts, self.pools, settings.auth_cache_seconds,
-                                      stop_batches=lambda ids: self.batches.forget(ids))
-        self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.artifacts, self.node)
-        self.sessions = SessionService(settings, self.db, self.factory, self.artifacts, self.snapshots, self.node)
+                                      stop_batches=lambda ids: self.batches.forget(ids), bus=self.bus)
+        self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.artifacts, self.bus, self.node)
+        self.sessions = SessionService(settings, self.db, self.factory, self.artifacts, self.snapshots, self.cluster)
 
     async def start(self) -> None:
-        await self.sessions.forget_previous_run()
+        await self.cluster.register()
+        self.cluster.start()
+        self.bus.start()
         self.factory.refill()
-        await self.batches.resume_unfinished()
+        self.batches.start_sweeping()
 
     async def ready(self) -> bool:
         """Can this node serve requests? (database reachable, schema current, artifact store reachable)"""
@@ -65,18 +71,30 @@ class ServerState:
         def check(db: Session) -> bool:
             return db.execute(text("SELECT 1")).scalar() == 1 and is_current(db.connection())
 
+        if self.cluster.draining:  # removed from the cluster by an Owner
+            return False
         try:
             return await self.db.run(check) and await run_in_threadpool(self.artifacts.reachable)
         except Exception:
             return False
 
     async def close(self) -> None:
+        await self.cluster.leave()  # before the batches stop: their leases end with the node
+        self.bus.close()
         await self.batches.close()
         await self.sessions.close_all()
         await self.pools.close()
         await self.factory.close()
         self.auth.close()
         self.db.close()
+
+
+def internal_url(settings: Settings) -> str:
+    """How the other nodes reach this one."""
+    if settings.node_url:
+        return settings.node_url
+    host = socket.gethostname() if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
 
 
 def state_of(request: Request) -> ServerState:

@@ -1,9 +1,10 @@
 """Batch executions: many consume requests of one service run in the background, results kept in
 the database, index-aligned with the submitted records.
 
-The node that runs an execution holds a lease on it and renews it while it runs. On start-up a
-node resumes its own unfinished executions and any whose lease ran out (their node died), so an
-execution never vanishes: it finishes, or ends as Failed. Items of one user run at most
+The node that runs an execution holds a lease on it and renews it while it runs. Every node sweeps
+for executions nobody holds (their lease ran out, or their node was declared dead) and takes them
+over, so an execution never vanishes: it finishes, or ends as Failed. A cancel (DELETE) removes
+the row and tells every node; the node running it stops within one item. Items of one user run at most
 `max_batch_parallel_per_user` at a time on a node, whatever the executions' parallelCount.
 """
 
@@ -19,13 +20,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.errors import InputError
 from ...wire.values import check_inputs
 from ..artifacts import ArtifactStore
+from ..cluster.bus import Event, EventBus
 from ..config import Settings
 from ..errors import BadRequest, NotFound
 from ..runtime.pools import PoolRegistry
@@ -38,7 +40,6 @@ from .requests import check_file_name
 from .views import BatchStatusView
 
 log = logging.getLogger("o16n.batch")
-LEASE = timedelta(seconds=30)
 UNFINISHED = ("Pending", "Ready", "InProgress")
 FINISHED = ("Complete", "Failed")
 
@@ -63,9 +64,13 @@ def _own_execution(db: Session, caller: Caller, name: str, version: str, executi
 
 class BatchService:
     def __init__(self, settings: Settings, db: Database, catalog: ServiceCatalog, pools: PoolRegistry,
-                 artifacts: ArtifactStore, node: str) -> None:
+                 artifacts: ArtifactStore, bus: EventBus, node: str) -> None:
         self.settings = settings
         self.artifacts = artifacts
+        self.bus = bus
+        bus.subscribe(self._on_event)
+        self.lease = timedelta(seconds=settings.batch_lease_seconds)
+        self._sweeper: asyncio.Task[None] | None = None
         self.db = db
         self.catalog = catalog
         self.pools = pools
@@ -89,7 +94,8 @@ class BatchService:
 
         def insert(db: Session) -> None:
             db.add(BatchExecution(id=execution_id, service_id=_service_id(db, name, version), owner_id=caller.user_id,
-                                  state="Pending", parallel_count=parallel, total=len(checked), lease_node=self.node))
+                                  state="Pending", parallel_count=parallel, total=len(checked), lease_node=self.node,
+                                  lease_until=utcnow() + self.lease))  # ours: no sweeper takes it
             db.flush()
             db.add_all(BatchItem(execution_id=execution_id, index=i, inputs=x) for i, x in enumerate(checked))
 
@@ -119,9 +125,13 @@ class BatchService:
         return await self.db.run(read)
 
     async def cancel(self, caller: Caller, name: str, version: str, execution_id: str) -> None:
-        """Stop the execution and delete it with its results and files."""
+        """Stop the execution and delete it with its results and files, whichever node runs it."""
         await self.db.run(lambda db: db.delete(_own_execution(db, caller, name, version, execution_id)))
-        await self.forget([execution_id])
+        await self.bus.publish({"kind": "batch-cancelled", "id": execution_id})
+
+    async def _on_event(self, event: Event) -> None:
+        if event.get("kind") == "batch-cancelled":
+            await self.forget([str(event["id"])])
 
     async def _item_prefix(self, caller: Caller, name: str, version: str, execution_id: str, index: str) -> str:
         await self.db.run(lambda db: _own_execution(db, caller, name, version, execution_id))
@@ -149,8 +159,18 @@ class BatchService:
         self.tasks[execution_id] = task
         task.add_done_callback(lambda _t: self.tasks.pop(execution_id, None))
 
+    def start_sweeping(self) -> None:
+        """Every node looks for executions nobody runs (new, or their node died) and takes them over."""
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # the database may be away for a moment
+                await self.resume_unfinished()
+            await asyncio.sleep(self.settings.batch_sweep_seconds)
+
     async def resume_unfinished(self) -> None:
-        node = self.node
+        node, running = self.node, set(self.tasks)
 
         def claimable(db: Session) -> list[str]:
             now = utcnow()
@@ -159,13 +179,13 @@ class BatchService:
                 select(BatchExecution)
                 .where(
                     BatchExecution.state.in_(UNFINISHED),
-                    or_(BatchExecution.lease_node == node, BatchExecution.lease_until.is_(None),
-                        BatchExecution.lease_until < now),
+                    or_(BatchExecution.lease_until.is_(None), BatchExecution.lease_until < now),
                 )
                 .with_for_update(skip_locked=True)
             ).all()
+            rows = [row for row in rows if row.id not in running]
             for row in rows:
-                row.lease_node, row.lease_until = node, now + LEASE
+                row.lease_node, row.lease_until = node, now + self.lease
             return [row.id for row in rows]
 
         for execution_id in await self.db.run(claimable):
@@ -186,7 +206,7 @@ class BatchService:
             service = db.get(Service, execution.service_id)
             assert service is not None  # executions go with their service (ON DELETE CASCADE)
             execution.state = "InProgress"
-            execution.lease_node, execution.lease_until = self.node, utcnow() + LEASE
+            execution.lease_node, execution.lease_until = self.node, utcnow() + self.lease
             pending = db.execute(
                 select(BatchItem.index, BatchItem.inputs).where(
                     BatchItem.execution_id == execution_id, BatchItem.result.is_(None)
@@ -206,6 +226,8 @@ class BatchService:
         async def one(index: int, inputs: dict[str, Any]) -> None:
             nonlocal infrastructure_failed
             async with limit, user_slots:
+                if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
+                    raise asyncio.CancelledError  # cancelled through another node: stop within one item
                 status, result = await run_service(self.pools, spec, inputs, self.settings.consume_timeout)
             if status != 200:
                 infrastructure_failed = True
@@ -227,16 +249,26 @@ class BatchService:
         await self.db.run(lambda db: _finish(db, execution_id, final))
 
     async def _renew_lease(self, execution_id: str) -> None:
+        """Keep the lease while running; a lease another node took (ours ran out) stops this run."""
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(self.lease.total_seconds() / 3)
 
-            def renew(db: Session) -> None:
-                execution = db.get(BatchExecution, execution_id)
-                if execution is not None:
-                    execution.lease_until = utcnow() + LEASE
+            def renew(db: Session) -> bool:
+                renewed = db.execute(update(BatchExecution)
+                                     .where(BatchExecution.id == execution_id, BatchExecution.lease_node == self.node)
+                                     .values(lease_until=utcnow() + self.lease))
+                return int(renewed.rowcount) == 1  # type: ignore[attr-defined]
 
-            with contextlib.suppress(Exception):
-                await self.db.run(renew)
+            try:
+                kept = await self.db.run(renew)
+            except Exception:
+                continue  # the database may be away for a moment; the lease still runs
+            if not kept:
+                log.warning("batch execution %s: another node took it over; stopping here", execution_id)
+                task = self.tasks.get(execution_id)
+                if task is not None:
+                    task.cancel()
+                return
 
     def _store_files(self, execution_id: str, index: int, files: dict[str, str | None]) -> None:
         for name, content in files.items():
@@ -254,6 +286,8 @@ class BatchService:
             await run_in_threadpool(self.artifacts.delete_files, f"batch/{execution_id}")
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()

@@ -2,8 +2,9 @@
 path a cached `ServiceSpec`.
 
 Every change ends in `_changed`, the one place that keeps the rest consistent with the database:
-the spec cache forgets the version, its pool is replaced (or dropped), blobs nobody refers to any
-more are removed, and the batch executions of a deleted version are stopped.
+blobs nobody refers to any more are removed, and an event tells every node (this one too, at once;
+the others through the bus) to forget the version's cached spec, replace (or drop) its pool, and
+stop the batch executions of a deleted version.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...wire.types import Parameter
 from ..artifacts import ArtifactStore
+from ..cluster.bus import Event, EventBus
 from ..errors import BadRequest, Conflict, ExistsAlready, Forbidden, NotFound
 from ..runtime.pools import PoolRegistry
 from ..store.db import Database
@@ -79,12 +81,15 @@ class SpecCache:
 
 class ServiceCatalog:
     def __init__(self, db: Database, artifacts: ArtifactStore, pools: PoolRegistry, cache_seconds: float,
-                 stop_batches: StopBatches) -> None:
+                 stop_batches: StopBatches, bus: EventBus) -> None:
         self.db = db
         self.artifacts = artifacts
         self.pools = pools
         self.cache = SpecCache(cache_seconds)
         self.stop_batches = stop_batches
+        self.bus = bus
+        bus.subscribe(self._on_event)
+        bus.resync.append(self.cache.entries.clear)  # events may have been missed: forget everything
 
     # --- reading -------------------------------------------------------------------------
     async def list_services(self, caller: Caller, name: str | None = None) -> list[ServiceView]:
@@ -219,18 +224,29 @@ class ServiceCatalog:
         return PoolStatusView("Success" if ready else "Pending")
 
     async def _changed(self, change: _Change) -> None:
-        """After a committed change: cache, pool, blob and batch effects, in one place."""
-        self.cache.forget(change.name, change.version)
-        if change.deleted:
-            self.pools.drop(change.name, change.version)
-            await self.stop_batches(list(change.executions))
-        else:
-            # Replaces the pool if what its workers load changed; starts its first worker(s) now
-            # so that the first consume is quick.
-            spec = await self.spec(change.name, change.version)
-            self.pools.warm(self.pools.pool_for(spec), max(1, spec.initial_size))
+        """After a committed change: what happens once (blobs), then what every node does (the event)."""
         if change.unused_blob:
             await run_in_threadpool(self.artifacts.delete_blob, change.unused_blob)
+        await self.bus.publish({"kind": "service", "name": change.name, "version": change.version,
+                                "deleted": change.deleted, "executions": list(change.executions)})
+
+    async def _on_event(self, event: Event) -> None:
+        """On every node (this one included): cache, pool and batch effects of a change."""
+        if event.get("kind") != "service":
+            return
+        name, version = str(event["name"]), str(event["version"])
+        self.cache.forget(name, version)
+        if event.get("deleted"):
+            self.pools.drop(name, version)
+            await self.stop_batches([str(e) for e in event.get("executions") or []])
+            return
+        # Replaces the pool if what its workers load changed; starts its first worker(s) now so that
+        # the first consume on any node is quick.
+        try:
+            spec = await self.spec(name, version)
+        except NotFound:
+            return  # deleted again meanwhile
+        self.pools.warm(self.pools.pool_for(spec), max(1, spec.initial_size))
 
 
 def _wire(params: tuple[Parameter, ...]) -> list[dict[str, str]]:

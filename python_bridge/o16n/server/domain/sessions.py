@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import ArtifactStore
+from ..cluster.nodes import NodeRegistry
 from ..config import Settings
 from ..errors import (
     ApiError,
@@ -65,21 +66,26 @@ class LiveSession:
         return self.placement.exchange / "console.txt"
 
 
+@dataclass(frozen=True)
+class Elsewhere:
+    """A session that runs on another live node: forward the request to `url`."""
+
+    url: str
+    from_node: str
+
+
 class SessionService:
     def __init__(self, settings: Settings, db: Database, factory: WorkerFactory, artifacts: ArtifactStore,
-                 snapshots: SnapshotService, node: str) -> None:
+                 snapshots: SnapshotService, cluster: NodeRegistry) -> None:
         self.settings = settings
         self.db = db
         self.factory = factory
         self.artifacts = artifacts
         self.snapshots = snapshots
-        self.node = node
+        self.cluster = cluster
+        self.node = cluster.id
         self.live: dict[str, LiveSession] = {}
         self._starting: dict[int, int] = {}  # owner id -> sessions being started
-
-    async def forget_previous_run(self) -> None:
-        """Sessions are processes: the ones this node held before a restart are gone."""
-        await self.db.run(lambda db: db.execute(delete(SessionRecord).where(SessionRecord.node == self.node)))
 
     # --- lifecycle -------------------------------------------------------------------------
     async def create(self, caller: Caller, name: str | None, snapshot_id: str | None) -> str:
@@ -131,9 +137,26 @@ class SessionService:
     async def list_sessions(self, caller: Caller) -> list[SessionView]:
         for session in [s for s in self.live.values() if s.owner_id == caller.user_id and not s.worker.alive]:
             await self._end(session, force=True)  # died while idle: not a session any more
-        rows = await self.db.run(
-            lambda db: db.scalars(select(SessionRecord).where(SessionRecord.owner_id == caller.user_id)).all())
+        query = select(SessionRecord).where(SessionRecord.owner_id == caller.user_id, SessionRecord.gone_reason.is_(None))
+        rows = await self.db.run(lambda db: db.scalars(query).all())
         return [SessionView(r, caller.username) for r in rows]
+
+    async def whereabouts(self, caller: Caller, session_id: str) -> Elsewhere | None:
+        """Where the caller's session runs when not here; None when here or nowhere (the routes say 404).
+
+        A session whose node stopped is Gone (410), with the reason.
+        """
+        if session_id in self.live:
+            return None
+        row = await self.db.run(lambda db: db.get(SessionRecord, session_id))
+        if row is None or row.owner_id != caller.user_id or row.node == self.node:
+            return None
+        if row.gone_reason:
+            raise Gone(f"session '{session_id}' is gone: {row.gone_reason}")
+        url = await self.cluster.url_of(row.node)
+        if url is None:
+            raise Gone(f"session '{session_id}' is gone: the node that ran this session stopped")
+        return Elsewhere(url, self.node)
 
     def _find(self, caller: Caller, session_id: str) -> LiveSession:
         """The caller's own session; 404 for anyone else's (no existence leak)."""

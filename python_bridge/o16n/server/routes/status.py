@@ -59,6 +59,14 @@ async def status(request: Request) -> Response:
             "state": "Open" if database_ok else "Unavailable",
         },
     }
+    # The other nodes of the cluster, as the registry knows them (their own /status has the detail).
+    others = {
+        node.url + "/": {"statusCode": "pass" if node.state == "live" else "warn",
+                         "details": {"state": node.state, "heartbeat": node.to_json()["heartbeatAt"],
+                                     **{k: str(v) for k, v in node.capacity.items()}}}
+        for node in (await state.cluster.nodes()) if node.id != state.node
+    }
+    backend["details"]["nodeId"] = state.node
     details: dict[str, Any] = {"version": __version__, "logPath": ""}
     if owner:
         details["dataDir"] = str(settings.data_dir)
@@ -68,7 +76,7 @@ async def status(request: Request) -> Response:
             "details": details,
             "components": {
                 "database": database,
-                "backends": {"statusCode": "pass", "components": {state.node_url: backend}},
+                "backends": {"statusCode": "pass", "components": {state.node_url: backend, **others}},
                 "authentication": {"statusCode": "pass", "details": state.auth.describe()},
             },
         }

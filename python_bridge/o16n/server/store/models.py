@@ -67,6 +67,18 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Node(Base):
+    """A node of the cluster (see cluster/nodes.py); `expected`: listed by an Owner, not seen yet."""
+
+    __tablename__ = "nodes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(300), index=True)  # its internal URL, for forwarded requests
+    state: Mapped[str] = mapped_column(String(20))  # live | draining | dead | expected
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    capacity: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
 class SigningKey(Base):
     """A key that signs or verifies o16n's access tokens (see auth/keys.py)."""
 
@@ -82,7 +94,8 @@ class SessionRecord(Base):
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     runtime_type: Mapped[str] = mapped_column(String(20), default="Python")
-    node: Mapped[str] = mapped_column(String(200))  # the server process that holds its worker
+    node: Mapped[str] = mapped_column(String(200))  # the id of the node whose process holds its worker
+    gone_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)  # set when its node stopped
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

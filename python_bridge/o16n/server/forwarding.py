@@ -57,7 +57,7 @@ class SessionForwarding:
                 stream=True)
         except httpx.HTTPError as exc:
             # The node is there in the registry but does not answer: for the caller the session is gone.
-            error: ApiError = Gone(f"the node that runs this session does not answer ({type(exc).__name__})")
+            error: ApiError = Gone(f"the node that ran this session stopped (it does not answer: {type(exc).__name__})")
             if isinstance(exc, httpx.TimeoutException):
                 error = Unavailable("the node that runs this session did not answer in time")
             await error_response(error)(scope, receive, send)

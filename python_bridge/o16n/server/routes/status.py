@@ -37,9 +37,10 @@ async def status(request: Request) -> Response:
         database_name = database_name.rsplit("/", 1)[-1]
     sessions = state.sessions.counts()
     pools = state.pools.stats()
-    backend = {
+    backend: dict[str, Any] = {
         "statusCode": "pass",
         "details": {
+            "nodeId": state.node,
             "pythonMaxPoolSize": settings.pool_max_size,
             "pythonCurrentPoolSize": pools["workers"],
             "pythonActiveShellCount": pools["busy"] + sessions["busy"],
@@ -66,7 +67,6 @@ async def status(request: Request) -> Response:
                                      **{k: str(v) for k, v in node.capacity.items()}}}
         for node in (await state.cluster.nodes()) if node.id != state.node
     }
-    backend["details"]["nodeId"] = state.node
     details: dict[str, Any] = {"version": __version__, "logPath": ""}
     if owner:
         details["dataDir"] = str(settings.data_dir)

@@ -105,6 +105,7 @@ class Balancer:
 
     def __init__(self, root: Path, backends: list[int]) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.backends = backends
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The lab extension is built below with this repo's own node_modules, not by the install hook.
-	HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(BIN)/python -m pip install --quiet -e '.[test,postgres,s3,lab]'
+	HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(BIN)/python -m pip install --quiet -e '.[test,postgres,s3,realtime,lab]'
 	# Microsoft's SDK for the original server, for the compatibility suite. --no-deps: its adal
 	# pin would downgrade python-dateutil, and adal (Azure AD login) is not used against o16n.
 	$(BIN)/python -m pip install --quiet --no-deps 'azureml-model-management-sdk==1.0.1b6.post1'

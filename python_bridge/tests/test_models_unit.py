@@ -6,10 +6,10 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
+from skl2onnx import to_onnx
 from sklearn import datasets, svm
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skl2onnx import to_onnx
 
 from o16n.server.domain.models import check_model
 from o16n.server.errors import BadRequest

@@ -15,6 +15,7 @@ has inputs and outputs this server can map to a data frame:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import BadRequest
 
@@ -107,7 +108,7 @@ def check_model(data: bytes, max_bytes: int) -> ModelSignature:
     return signature
 
 
-def _all_tensors(model: object) -> list:  # type: ignore[type-arg]
+def _all_tensors(model: object) -> list[Any]:
     graph = model.graph  # type: ignore[attr-defined]
     tensors = list(graph.initializer)
     for node in graph.node:

@@ -94,3 +94,19 @@ def test_one_input_per_column():
 
 def test_onnx_itself_parses_what_we_pass(iris_model):
     onnx.checker.check_model(onnx.load_model_from_string(iris_model))
+
+
+def test_the_scorer_maps_frames_to_the_model_and_back(iris_model):
+    from o16n.server.runtime.onnx_scorer import OnnxScorer, ScoringError
+
+    iris = datasets.load_iris()
+    clf = make_pipeline(StandardScaler(), svm.SVC()).fit(iris.data, iris.target)
+    scorer = OnnxScorer(iris_model)
+    rows = np.arange(1000) % 150
+    frame = {name: iris.data[rows, i].tolist() for i, name in enumerate(["sl", "sw", "pl", "pw"])}
+    out = scorer.score(frame)
+    assert out["output_label"] == clf.predict(iris.data[rows]).tolist()
+    assert sorted(out) == ["output_label", "output_probability_0", "output_probability_1", "output_probability_2"]
+    assert all(isinstance(v, float) for v in out["output_probability_0"])
+    with pytest.raises(ScoringError, match="refused"):
+        scorer.score({"sl": [1.0], "sw": [2.0]})  # two columns for a four-column model

@@ -1,0 +1,82 @@
+"""Scoring an ONNX model on a data frame: columns in, columns out, all rows in one run.
+
+Used inside a sandboxed worker (the default) and, behind `realtime_in_process`, in the server
+itself. Needs numpy and onnxruntime; the frame is plain JSON columns (`{"col": [...]}`), already
+checked by the wire (finite numbers, equal lengths). The mapping follows `domain/models.py`: one
+matrix input takes the columns in order, or one input per column by name; tensor outputs become
+columns, a sequence of maps per row one column per key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_NUMPY_TYPES = {"float32": "float32", "float64": "float64", "int64": "int64", "int32": "int32", "int16": "int16",
+                "int8": "int8", "uint8": "uint8", "uint32": "uint32", "uint64": "uint64", "bool": "bool",
+                "float16": "float16", "string": "object"}
+
+
+class ScoringError(ValueError):
+    """The frame does not fit the model (names or counts of columns); the message says how."""
+
+
+class OnnxScorer:
+    def __init__(self, model: bytes, threads: int = 1) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)  # many workers share few cores
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+        self.inputs = [(i.name, _element(i.type)) for i in self.session.get_inputs()]
+        shapes = {i.name: i.shape for i in self.session.get_inputs()}
+        self.matrix = len(self.inputs) == 1 and not (len(shapes[self.inputs[0][0]]) >= 2
+                                                      and shapes[self.inputs[0][0]][1] == 1)
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    def score(self, frame: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        import numpy
+
+        rows = len(next(iter(frame.values()))) if frame else 0
+        if self.matrix:
+            name, element = self.inputs[0]
+            feeds = {name: numpy.array([frame[c] for c in frame], dtype=_NUMPY_TYPES[element]).T.reshape(rows, -1)}
+        else:
+            missing = [n for n, _ in self.inputs if n not in frame]
+            if missing:
+                raise ScoringError(f"'inputData' lacks the column(s) {', '.join(missing)} the model takes")
+            feeds = {n: numpy.array(frame[n], dtype=_NUMPY_TYPES[e]).reshape(rows, 1) for n, e in self.inputs}
+        try:
+            results = self.session.run(self.outputs, feeds)
+        except Exception as exc:  # onnxruntime's InvalidArgument and friends: shapes, counts
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ScoringError(f"the model refused 'inputData': {first[:300]}") from None
+        columns: dict[str, list[Any]] = {}
+        for name, value in zip(self.outputs, results):
+            columns.update(_columns(name, value))
+        return columns
+
+
+def _element(type_name: str) -> str:
+    # onnxruntime spells them "tensor(float)", "tensor(int64)", ...
+    inner = type_name[type_name.find("(") + 1:type_name.rfind(")")]
+    return {"float": "float32", "double": "float64"}.get(inner, inner)
+
+
+def _columns(name: str, value: Any) -> dict[str, list[Any]]:
+    """One model output as frame columns (plain Python values, JSON-ready: NaN and infinities are null)."""
+    if isinstance(value, list):  # a sequence of maps: one column per key
+        keys = list(value[0]) if value else []
+        return {f"{name}_{key}": _finite([row[key] for row in value]) for key in keys}
+    array = value
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim == 1:
+        return {name: _finite(array.tolist())}
+    return {f"{name}_{i}": _finite(array[:, i].tolist()) for i in range(array.shape[1])}
+
+
+def _finite(cells: list[Any]) -> list[Any]:
+    return [None if isinstance(c, float) and not math.isfinite(c) else (float(c) if type(c).__module__ == "numpy" else c)
+            for c in cells]

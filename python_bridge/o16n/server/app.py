@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.factory.refill()
+        state.runtime.start()
         await state.batches.resume_unfinished()
         try:
             yield

@@ -78,19 +78,20 @@ class BatchRunner:
                     BatchItem.execution_id == execution_id, BatchItem.result.is_(None)
                 )
             ).all()
-            return execution.parallel_count, service.name, service.version, [(i, x) for i, x in pending]
+            return execution.parallel_count, service.name, service.version, execution.owner_id, [(i, x) for i, x in pending]
 
         loaded = await state.db(load)
         if loaded is None:
             return
-        parallel, name, version, pending = loaded
+        parallel, name, version, owner, pending = loaded
         limit = asyncio.Semaphore(max(1, min(parallel, state.settings.max_batch_parallel)))
         infrastructure_failed = False
 
         async def one(index: int, inputs: dict) -> None:
             nonlocal infrastructure_failed
             async with limit:
-                status, result = await run_service(state.pools, spec, inputs, state.settings.consume_timeout)
+                status, reply = await run_service(state.pools, spec, inputs, owner)
+            result = reply.to_result()
             if status != 200:
                 infrastructure_failed = True
             await asyncio.to_thread(self._write_files, execution_id, index, result.get("outputFiles") or {})

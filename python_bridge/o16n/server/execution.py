@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .domain.specs import ServiceSpec
-from .runtime.pools import PoolBusy, PoolRegistry, ServiceInitError
-from .runtime.process import WorkerError, WorkerTimeout
+from .runtime.errors import PoolBusy, SandboxUnavailable, ServiceInitError, ShareExceeded, WorkerError, WorkerTimeout
+from .runtime.pools import PoolRegistry
+from .runtime.reply import ServiceReply
 
 
-def web_service_result(result: dict) -> dict:
+def web_service_result(result: dict[str, Any]) -> dict[str, Any]:
     """The six keys every client reads; all always present."""
     return {
         "success": result.get("success", False),
@@ -19,22 +22,23 @@ def web_service_result(result: dict) -> dict:
     }
 
 
-def failed_result(message: str) -> dict:
+def failed_result(message: str) -> dict[str, Any]:
     return web_service_result({"success": False, "errorMessage": message})
 
 
-async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict, timeout: float) -> tuple[int, dict]:
-    """Run one request on the service's pool: (HTTP status, WebServiceResult)."""
-    pool = pools.pool_for(spec)
+async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any], caller: int) -> tuple[int, ServiceReply]:
+    """Run one request on the service's pool: (HTTP status, its reply)."""
     try:
-        result = await pool.run(inputs, timeout)
-    except PoolBusy as exc:
-        return 503, failed_result(str(exc))
-    except WorkerTimeout:
-        return 504, failed_result(f"the service did not finish within {timeout:g} s; its worker was stopped")
+        reply = await pools.run(spec, inputs, caller=caller)
+    except ShareExceeded as exc:
+        return 429, ServiceReply.failure(exc.message)
+    except (PoolBusy, SandboxUnavailable) as exc:
+        return 503, ServiceReply.failure(exc.message)
+    except WorkerTimeout as exc:
+        return 504, ServiceReply.failure(exc.message)
     except ServiceInitError as exc:
-        return 500, failed_result(str(exc))
+        return 500, ServiceReply.failure(exc.message)
     except WorkerError as exc:
-        return 500, failed_result(f"the service's worker failed: {exc}; it has been replaced")
+        return 500, ServiceReply.failure(f"the service's worker failed: {exc.message}; it has been replaced")
     # User-code errors are answers (success false), not server faults.
-    return 200, web_service_result(result)
+    return 200, reply

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -20,13 +20,13 @@ from .catalog import SpecCache, spec_of
 from .config import Settings
 from .domain.specs import ServiceSpec
 from .errors import ApiError, not_found
-from .runtime.factory import WorkerFactory
-from .runtime.pools import PoolRegistry
-from .runtime.sandbox import landlock_abi
-from .runtime.sessions import SessionManager
+from .runtime import Runtime
 from .store import db
 from .store.models import Service, SessionRecord
 from .throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from .routes.sessions import LiveSession
 
 log = logging.getLogger("o16n")
 T = TypeVar("T")
@@ -47,12 +47,12 @@ class ServerState:
         self.tokens = TokenService(settings, self.sessions_db)
         self.login_throttle = LoginThrottle(settings.login_attempts, settings.login_window)
         self.artifacts = ArtifactStore(settings.data_dir / "artifacts")
-        self.factory = WorkerFactory(settings)
-        self.sandbox = "landlock" if settings.worker_sandbox != "off" and landlock_abi() > 0 else "none"
-        if self.sandbox == "none" and settings.worker_sandbox != "off":
-            log.warning("Landlock is not available: user code can read the data dir (signing key, database)")
-        self.live_sessions = SessionManager(settings, self.factory)
-        self.pools = PoolRegistry(settings, self.factory)
+        self.runtime = Runtime(settings)
+        for warning in self.runtime.sandbox_report()["warnings"]:
+            log.warning("worker sandbox: %s", warning)
+        self.session_workers = self.runtime.sessions
+        self.live_sessions: dict[str, LiveSession] = {}
+        self.pools = self.runtime.pools
         self.catalog = SpecCache(settings.auth_cache_seconds)
         self.batches = BatchRunner(self)
         # Sessions are processes: the ones this node held before a restart are gone.
@@ -97,9 +97,8 @@ class ServerState:
 
     async def close(self) -> None:
         await self.batches.close()
-        await self.live_sessions.close_all()
-        await self.pools.close()
-        await self.factory.close()
+        self.live_sessions.clear()
+        await self.runtime.close()
         self.engine.dispose()
 
 

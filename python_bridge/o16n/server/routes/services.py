@@ -195,8 +195,8 @@ async def pool_status(request: Request):
     spec = await state.service_spec(name, version)
     status = "NotFound"
     if spec.max_size is not None:
-        pool = state.pools.pools.get((name, version))
-        ready = pool is not None and pool.spec.key == spec.key and pool.size >= spec.initial_size
+        pool = state.pools.status(name, version)
+        ready = pool.key == spec.key and pool.size >= spec.initial_size
         status = "Success" if ready else "Pending"
     return json_response([{"computeNodeEndpoint": state.node_url, "status": status}])
 
@@ -218,8 +218,7 @@ async def delete_pool(request: Request):
 async def warm(state: ServerState, name: str, version: str) -> None:
     """Start the first worker of a freshly published version so its first consume is quick."""
     spec = await state.service_spec(name, version)
-    pool = state.pools.pool_for(spec)
-    state.pools.warm(pool, max(1, spec.initial_size))
+    state.pools.warm(spec, max(1, spec.initial_size))  # replaces the pool if what its workers load changed
 
 
 N, V = "/services/{name}", "/services/{name}/{version}"

@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import shutil
+import tempfile
 import uuid
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import select
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..auth import Caller
 from ..errors import ApiError, bad_request, forbidden, not_found
 from ..http import Fields, json_response, read_json, text_response
-from ..paths import confined_path, open_confined
-from ..runtime.pools import link_or_copy
-from ..runtime.process import WorkerError, WorkerTimeout
-from ..runtime.sessions import LiveSession, SessionLimitReached
+from ..runtime.client import WorkerClient
+from ..runtime.errors import PoolBusy, SandboxUnavailable, TooLarge, UserCodeError, WorkerError, WorkerTimeout
+from ..runtime.files import WorkerFile, check_name
 from ..state import ServerState, state_of
 from ..store.models import SessionRecord, Snapshot
 from .snapshots import own_snapshot
+
+T = TypeVar("T")
+
+
+@dataclass
+class LiveSession:
+    """A live session of this node: its worker and what the API shows about it."""
+
+    id: str
+    name: str | None
+    owner_id: int
+    worker: WorkerClient
+    history: list[str] = field(default_factory=list)
 
 
 def require_publisher(caller: Caller) -> None:
@@ -44,30 +58,48 @@ async def own_session(request: Request) -> tuple[ServerState, Caller, LiveSessio
     return state, caller, session
 
 
-async def call(state: ServerState, session: LiveSession, message: dict, timeout: float = 300) -> dict:
-    """Talk to a session's worker; if the worker died or hung, the session is gone (410)."""
+async def call(state: ServerState, session: LiveSession, operation: Awaitable[T], status: int = 400) -> T:
+    """Talk to a session's worker; if the worker died or hung, the session is gone (410 / 504);
+    an operation failing on user data is `status`."""
     try:
-        return await session.worker.call(message, timeout=timeout)
-    except WorkerTimeout:
+        return await operation
+    except WorkerTimeout as exc:
         await forget_session(state, session.id)
-        raise ApiError(504, f"the session did not answer within {timeout:g} s and was closed") from None
+        raise ApiError(504, f"{exc.message.replace('the worker', 'the session')}; the session was closed") from None
     except WorkerError as exc:
         await forget_session(state, session.id)
-        raise ApiError(410, f"the session's Python process is gone: {exc}") from None
+        raise ApiError(410, f"the session's Python process is gone: {exc.message}") from None
+    except UserCodeError as exc:
+        raise ApiError(status, exc.message) from None
 
 
 async def forget_session(state: ServerState, session_id: str) -> None:
-    await state.live_sessions.close(session_id, force=True)
+    session = state.live_sessions.pop(session_id, None)
+    if session is not None:
+        await session.worker.close(force=True)
     await state.db(lambda db: db.query(SessionRecord).filter_by(id=session_id).delete())
 
 
-def worker_failed(reply: dict, status: int = 400) -> None:
-    if not reply.get("ok"):
-        raise ApiError(status, reply.get("error", "the session could not do that"))
+def file_name(name: str, field: str = "fileName") -> str:
+    try:
+        return check_name(name)
+    except ValueError:
+        raise bad_request(f"'{field}' must be a plain file name without path separators", field) from None
+
+
+def file_response(file: WorkerFile, media_type: str, filename: str) -> Response:
+    """Stream a worker's file (already checked and opened) to the client."""
+    headers = {"content-length": str(file.size), "content-disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(file.chunks(), media_type=media_type, headers=headers)
+
+
+async def file_chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+        yield chunk
 
 
 # --- lifecycle -----------------------------------------------------------------------------
-async def create_session(request: Request):
+async def create_session(request: Request) -> Response:
     state = state_of(request)
     caller = await state.caller(request)
     require_publisher(caller)
@@ -78,12 +110,15 @@ async def create_session(request: Request):
     name = body.text("name")
     snapshot_id = body.text("snapshotId")
     snapshot_blob = (await own_snapshot(state, caller, snapshot_id)).blob if snapshot_id else None
+    session_id = uuid.uuid4().hex
     try:
-        session = await state.live_sessions.create(name, caller.user_id)
-    except SessionLimitReached as exc:
-        raise ApiError(503, str(exc)) from None
+        worker = await state.session_workers.start(session_id, caller.user_id)
+    except (PoolBusy, SandboxUnavailable) as exc:
+        raise ApiError(503, exc.message) from None
     except WorkerError as exc:
-        raise ApiError(500, f"could not start a Python process: {exc}") from None
+        raise ApiError(500, f"could not start a Python process: {exc.message}") from None
+    session = LiveSession(session_id, name, caller.user_id, worker)
+    state.live_sessions[session_id] = session
     record = SessionRecord(id=session.id, name=name, owner_id=caller.user_id, runtime_type="Python", node=state.node)
     await state.db(lambda db: db.add(record))
     if snapshot_blob:
@@ -91,7 +126,7 @@ async def create_session(request: Request):
     return json_response({"sessionId": session.id}, 201)
 
 
-async def list_sessions(request: Request):
+async def list_sessions(request: Request) -> Response:
     state = state_of(request)
     caller = await state.caller(request)
     rows = await state.db(
@@ -102,25 +137,26 @@ async def list_sessions(request: Request):
     )
 
 
-async def close_session(request: Request, force: bool = False):
+async def close_session(request: Request, force: bool = False) -> Response:
     state, _caller, session = await own_session(request)
-    await state.live_sessions.close(session.id, force=force)
+    state.live_sessions.pop(session.id, None)
+    await session.worker.close(force=force)
     await state.db(lambda db: db.query(SessionRecord).filter_by(id=session.id).delete())
     return text_response("the session was closed")
 
 
-async def force_close_session(request: Request):
+async def force_close_session(request: Request) -> Response:
     return await close_session(request, force=True)
 
 
-async def cancel_session(request: Request):
+async def cancel_session(request: Request) -> Response:
     _state, _caller, session = await own_session(request)
     session.worker.interrupt()
     return text_response("the running execution was asked to stop")
 
 
 # --- code -----------------------------------------------------------------------------------
-async def execute(request: Request):
+async def execute(request: Request) -> Response:
     state, _caller, session = await own_session(request)
     body = Fields(await read_json(request))
     code = body.text("code", required=True)
@@ -133,46 +169,31 @@ async def execute(request: Request):
         inputs[name] = item.get("value")
     outputs = body.strings("outputParameters") or []
     session.history.append(code)
-    reply = await call(
-        state,
-        session,
-        {"op": "execute", "mode": "session", "code": code, "inputs": inputs, "outputs": outputs,
-         "live_console": str(session.live_console)},
-        timeout=state.settings.execute_timeout,
-    )
-    worker_failed(reply, 500)
-    result = reply
-    session.last_console = result["consoleOutput"]
+    reply = await call(state, session, session.worker.execute(code, inputs, outputs, timeout=state.settings.execute_timeout), 500)
     return json_response(
         {
-            "success": result["success"],
-            "errorMessage": result["errorMessage"],
-            "outputParameters": [{"name": n, "value": v} for n, v in result["outputs"].items()],
-            "consoleOutput": result["consoleOutput"],
-            "changedFiles": result["changedFiles"],
+            "success": reply.success,
+            "errorMessage": reply.error_message,
+            "outputParameters": [{"name": n, "value": v} for n, v in reply.outputs.items()],
+            "consoleOutput": reply.console_output,
+            "changedFiles": reply.changed_files,
         }
     )
 
 
-async def console_output(request: Request):
+async def console_output(request: Request) -> Response:
     """The console of the running execution (as far as it got), else of the last one."""
     _state, _caller, session = await own_session(request)
-    if session.worker.busy:
-        try:
-            text = await run_in_threadpool(session.live_console.read_text, "utf-8", "replace")
-        except FileNotFoundError:
-            text = ""
-        return json_response({"consoleOutput": text})
-    return json_response({"consoleOutput": session.last_console})
+    return json_response({"consoleOutput": session.worker.console()})
 
 
-async def history(request: Request):
+async def history(request: Request) -> Response:
     _state, _caller, session = await own_session(request)
     return json_response(session.history)
 
 
 # --- files ----------------------------------------------------------------------------------
-async def upload_file(request: Request):
+async def upload_file(request: Request) -> Response:
     state, _caller, session = await own_session(request)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "upload the file as multipart/form-data with a field named 'file'")
@@ -180,38 +201,38 @@ async def upload_file(request: Request):
     upload = form.get("file") or next((v for v in form.values() if isinstance(v, UploadFile)), None)
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise bad_request("the form needs a file field named 'file' with a file name", "file")
-    target = confined_path(session.workdir, os.path.basename(upload.filename), "file")
-
-    def save() -> None:
-        fd = open_confined(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        with os.fdopen(fd, "wb") as handle:
-            shutil.copyfileobj(upload.file, handle, 1 << 20)
-
-    await run_in_threadpool(save)
-    await form.close()
-    return text_response(target.name, 201)
+    name = file_name(os.path.basename(upload.filename), "file")
+    try:
+        await session.worker.files.write(name, file_chunks(upload.file), state.settings.max_body_bytes)
+    except TooLarge as exc:
+        raise ApiError(413, exc.message, field="file") from None
+    finally:
+        await form.close()
+    return text_response(name, 201)
 
 
-async def list_files(request: Request):
+async def list_files(request: Request) -> Response:
     _state, _caller, session = await own_session(request)
-    names = sorted(p.name for p in session.workdir.iterdir() if p.is_file() and not p.is_symlink())
-    return json_response(names)
+    return json_response(await session.worker.files.list())
 
 
-async def get_file(request: Request):
+async def get_file(request: Request) -> Response:
     _state, _caller, session = await own_session(request)
-    path = confined_path(session.workdir, request.path_params["file_name"])
-    if not path.is_file() or path.is_symlink():
-        raise not_found(f"file '{path.name}' was not found in the session")
-    return FileResponse(path, filename=path.name)
+    name = file_name(request.path_params["file_name"])
+    try:
+        file = await session.worker.files.open(name)
+    except UserCodeError as exc:
+        raise bad_request(exc.message, "fileName") from None
+    if file is None:
+        raise not_found(f"file '{name}' was not found in the session")
+    return file_response(file, "application/octet-stream", name)
 
 
-async def delete_file(request: Request):
+async def delete_file(request: Request) -> Response:
     _state, _caller, session = await own_session(request)
-    path = confined_path(session.workdir, request.path_params["file_name"])
-    if not path.is_file() or path.is_symlink():
-        raise not_found(f"file '{path.name}' was not found in the session")
-    path.unlink()
+    name = file_name(request.path_params["file_name"])
+    if not await session.worker.files.delete(name):
+        raise not_found(f"file '{name}' was not found in the session")
     return text_response("the file was deleted")
 
 
@@ -223,86 +244,75 @@ def object_name(request: Request) -> str:
     return name
 
 
-async def list_objects(request: Request):
+async def list_objects(request: Request) -> Response:
     state, _caller, session = await own_session(request)
-    reply = await call(state, session, {"op": "list_objects"})
-    worker_failed(reply, 500)
-    return json_response(reply["names"])
+    return json_response(await call(state, session, session.worker.list_objects(), 500))
 
 
-async def get_object(request: Request):
+async def get_object(request: Request) -> Response:
     state, _caller, session = await own_session(request)
     name = object_name(request)
-    # The worker writes the dill bytes to a file the server streams out: big models never sit in
-    # the server's memory, and the server never looks inside them.
-    path = session.placement.exchange_file("object")
-    reply = await call(state, session, {"op": "get_object", "name": name, "path": str(path)})
-    worker_failed(reply, 400)
-    if not reply.get("found"):
+    # The worker writes the dill bytes into a file the server streams out: big models never sit
+    # in the server's memory, and the server never looks inside them.
+    data = await call(state, session, session.worker.get_object(name))
+    if data is None:
         raise not_found(f"object '{name}' is not in the session's workspace")
-    return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.dill",
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+    return file_response(data, "application/octet-stream", f"{name}.dill")
 
 
-async def set_object(request: Request):
+async def set_object(request: Request) -> Response:
     state, _caller, session = await own_session(request)
     name = object_name(request)
-    path = session.placement.exchange_file("object")
+    limit = state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body is larger than the limit of {limit} bytes", field="body")
     try:
-        size = await save_body(request, path, state.settings.max_body_bytes)
-        if not size:
+        data = await WorkerFile.receive(request.stream(), limit, state.settings.data_dir / "spool")
+    except TooLarge as exc:
+        raise ApiError(413, exc.message, field="body") from None
+    with data:
+        if not data.size:
             raise bad_request("send the object as dill bytes in the body (application/octet-stream)", "body")
-        reply = await call(state, session, {"op": "set_object", "name": name, "path": str(path)})
-    finally:
-        path.unlink(missing_ok=True)
-    worker_failed(reply, 400)
+        await call(state, session, session.worker.set_object(name, data))
     return text_response(f"object '{name}' was set")
 
 
-async def delete_object(request: Request):
+async def delete_object(request: Request) -> Response:
     state, _caller, session = await own_session(request)
     name = object_name(request)
-    reply = await call(state, session, {"op": "delete_object", "name": name})
-    worker_failed(reply, 400)
-    if not reply.get("found"):
+    if not await call(state, session, session.worker.delete_object(name)):
         raise not_found(f"object '{name}' is not in the session's workspace")
     return text_response(f"object '{name}' was deleted")
 
 
-async def save_body(request: Request, path: Path, limit: int) -> int:
-    """Stream the request body into `path` (a 413 past `limit`); returns its size."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is larger than the limit of {limit} bytes", field="body")
-    size = 0
-    with open(path, "wb") as handle:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"the body is larger than the limit of {limit} bytes", field="body")
-            await run_in_threadpool(handle.write, chunk)
-    return size
-
-
 # --- snapshots from and into sessions --------------------------------------------------------
-async def create_snapshot(request: Request):
+async def create_snapshot(request: Request) -> Response:
     state, caller, session = await own_session(request)
     body = Fields(await read_json(request, required=False))
     name = body.text("name")
-    # The sandboxed worker may write only in its own dirs: it writes the zip into its exchange dir.
-    temp = session.placement.exchange_file("snapshot")
-    try:
-        reply = await call(state, session, {"op": "snapshot", "path": str(temp)}, timeout=3600)
-        worker_failed(reply, 400)
-        digest, size = await run_in_threadpool(state.artifacts.put, temp)
-    finally:
-        temp.unlink(missing_ok=True)
+    zipped, skipped = await call(state, session, session.worker.snapshot())
+    with zipped:
+        # A copy, not the worker's file itself: the worker may still hold a descriptor of that one.
+        temp = await run_in_threadpool(copy_out, zipped, state)
+    digest, size = await run_in_threadpool(state.artifacts.put, temp)
     snapshot = Snapshot(id=str(uuid.uuid4()), name=name, owner_id=caller.user_id, blob=digest, content_size=size)
     await state.db(lambda db: db.add(snapshot))
-    return json_response({"snapshotId": snapshot.id, "skippedObjects": reply.get("skipped", [])}, 201)
+    return json_response({"snapshotId": snapshot.id, "skippedObjects": [{"name": s.name, "reason": s.reason} for s in skipped]}, 201)
 
 
-async def load_snapshot(request: Request):
+def copy_out(file: WorkerFile, state: ServerState) -> Path:
+    """The file's checked bytes (no more) in a new file of the server's own."""
+    fd, temp = tempfile.mkstemp(dir=state.settings.data_dir / "spool", suffix=".zip")
+    with os.fdopen(fd, "wb") as target, file.open() as source:
+        left = file.size
+        while left and (chunk := source.read(min(left, 1 << 20))):
+            target.write(chunk)
+            left -= len(chunk)
+    return Path(temp)
+
+
+async def load_snapshot(request: Request) -> Response:
     state, caller, session = await own_session(request)
     snapshot = await own_snapshot(state, caller, request.path_params["snapshot_id"])
     await load_into(state, session, snapshot.blob, 400)
@@ -310,13 +320,8 @@ async def load_snapshot(request: Request):
 
 
 async def load_into(state: ServerState, session: LiveSession, blob: str, status: int) -> None:
-    """Hand the worker a snapshot through its exchange dir (it cannot read the artifact store)."""
-    copy = session.placement.exchange_file("load")
-    await run_in_threadpool(link_or_copy, state.artifacts.path(blob), copy)
-    try:
-        worker_failed(await call(state, session, {"op": "load_snapshot", "path": str(copy)}, timeout=3600), status)
-    finally:
-        copy.unlink(missing_ok=True)
+    """Hand the worker a snapshot from the artifact store (it gets a descriptor, never the path)."""
+    await call(state, session, session.worker.load_snapshot(state.artifacts.path(blob)), status)
 
 
 S = "/sessions/{session_id}"

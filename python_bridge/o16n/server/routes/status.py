@@ -23,7 +23,7 @@ async def status(request: Request):
         database_ok = await state.db(ping)
     except Exception:
         database_ok = False
-    sessions = state.live_sessions.counts()
+    sessions = state.session_workers.counts()
     pools = state.pools.stats()
     backend = {
         "statusCode": "pass",
@@ -34,8 +34,9 @@ async def status(request: Request):
             "pythonCanOpenShell": "True" if sessions["sessions"] < settings.max_sessions else "False",
             "pythonSessionCount": sessions["sessions"],
             "pythonServicePoolCount": pools["pools"],
-            "spareWorkers": len(state.factory.spares),
-            "workerSandbox": state.sandbox,
+            "spareWorkers": len(state.runtime.factory.spares),
+            "workerSandbox": state.runtime.plan.applied,
+            "workerIsolation": state.runtime.sandbox_report(),
             "apiVersion": "1.0",
         },
     }

@@ -233,14 +233,14 @@ class WorkerDir:
         return size
 
     async def delete(self, name: str) -> bool:
-        """Remove the regular file `name`; False if there is none (links and FIFOs count as none)."""
+        """Remove the file `name`; False if there is none. As in `list` and `open`, only a regular file
+        with one link counts: symlinks, hard links and FIFOs are none."""
         check_name(name)
         return await asyncio.to_thread(self._delete, name)
 
     def _delete(self, name: str) -> bool:
         try:
-            info = os.stat(name, dir_fd=self._fd, follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode):
+            if not _is_plain_file(os.stat(name, dir_fd=self._fd, follow_symlinks=False), True):
                 return False
             os.unlink(name, dir_fd=self._fd)  # unlink never follows a link
         except OSError:

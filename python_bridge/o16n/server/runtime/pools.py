@@ -363,13 +363,16 @@ class PoolRegistry:
             error = ServiceInitError(f"the service's worker could not start: {getattr(exc, 'message', exc)}")
         if not isinstance(exc, asyncio.CancelledError):
             log.warning("a worker of %s/%s failed to start: %s", pool.spec.name, pool.spec.version, error.message)
-            if not any(s is not slot and s.state != "gone" for s in pool.slots):
-                # Nothing else will serve them: tell every waiter now rather than at the timeout
-                # (and before _discard, so that no new start is tried for them).
-                for waiter in list(pool.waiters):
-                    if not waiter.future.done():
-                        waiter.future.set_exception(error)
-                pool.waiters.clear()
+            # The oldest waiter gets the error (each failed start costs one request, so a start
+            # that always fails cannot loop); with no other worker left, every waiter gets it now
+            # rather than at the timeout. Before _discard, so no new start is tried for them.
+            others = any(s is not slot and s.state != "gone" for s in pool.slots)
+            for waiter in list(pool.waiters):
+                if not waiter.future.done():
+                    waiter.future.set_exception(error)
+                    pool.waiters.remove(waiter)
+                    if others:
+                        break
         self._discard(slot)
 
     def _discard(self, slot: Slot, balance: bool = True) -> None:

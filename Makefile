@@ -40,7 +40,9 @@ serve: install
 
 test: test-python test-js test-ui
 
+# Workers run in bubblewrap sandboxes (Debian's `bubblewrap`): installed when missing, as root.
 test-python: install
+	command -v bwrap >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq bubblewrap)
 	O16N_REQUIRE_SDK=1 $(BIN)/python -m pytest
 
 test-js: node_modules/.package-lock.json

@@ -483,6 +483,16 @@ def setup_frame(client: httpx.Client, rows: int) -> None:
         raise RuntimeError(f"unexpected frame answer: {answer.text[:200]}")
 
 
+def grow_pool(target: Target, concurrency: int) -> None:
+    """`concurrency` requests at once, twice, off the clock, so the pool grows to its size."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with httpx.Client(base_url=target.base_url, headers=target.headers, timeout=300,
+                      limits=httpx.Limits(max_connections=concurrency)) as client, ThreadPoolExecutor(concurrency) as pool:
+        for _ in range(2):
+            list(pool.map(lambda _i: check(client.post(target.path, content=target.body)), range(concurrency)))
+
+
 def time_cold_starts(tmpdir: Path, count: int) -> list[float]:
     """Seconds from POST /sessions to 201 on a server without spare workers: a worker start each."""
     server = LiveServer(tmpdir / "cold-data", spare_workers=0).start()
@@ -613,6 +623,10 @@ def main() -> int:
                 base_pids = [baseline.pid]
                 targets.append((base, base_pids))
 
+            # Grow the pools first with a client that reconnects: the raw client's idle keep-alive
+            # connections would be closed by the server (5 s) while slow cold starts run.
+            for target, _pids in targets:
+                grow_pool(target, levels[-1])
             # Warm-up: c=1, then the highest concurrency, so o16n's pool has grown before measuring.
             for target, pids in targets:
                 run_load("raw", target, 1, args.warmup, 1, pids)

@@ -206,7 +206,6 @@ class Worker:
             reply = self.run_code(request.init_code, self.namespace, [], {}, live=None)
             if not reply["success"]:
                 raise RuntimeError(f"the service's init code failed: {reply['error_message']}")
-        self.compiled(request.code)
         self.baseline_files = set(file_state(Path.cwd()))
         return {}, b""
 

@@ -582,6 +582,8 @@ def main() -> int:
     parser.add_argument("--cold-starts", type=int, default=0,
                         help="also time this many worker starts (POST /sessions without spare workers; default off)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline and /null rows")
+    parser.add_argument("--server-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="an o16n setting for the server under test, e.g. worker_sandbox=off (repeatable)")
     args = parser.parse_args()
     kinds = ["httpx", "raw"] if args.client == "both" else [args.client]
     levels = [1] + sorted({c for c in args.concurrency if c > 1})
@@ -601,7 +603,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="o16n-bench-") as tmp:
         tmpdir = Path(tmp)
         t = time.perf_counter()
-        server = LiveServer(tmpdir / "data").start()
+        server = LiveServer(tmpdir / "data", **dict(item.split("=", 1) for item in args.server_setting)).start()
         report["o16n_server_start_s"] = time.perf_counter() - t
         baseline = None
         try:

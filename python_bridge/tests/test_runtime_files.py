@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from o16n.server.runtime import protocol as p
+from o16n.server.runtime import replies
 from o16n.server.runtime.errors import TooLarge, UserCodeError
 from o16n.server.runtime.files import WorkerDir, WorkerFile, check_name, spool_file
-from o16n.server.runtime.reply import ServiceReply
+from o16n.server.runtime.replies import ServiceReply
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -109,7 +109,7 @@ def execute_meta(**changes: object) -> dict:
 
 def test_a_good_reply_is_passed_through_unchanged():
     payload = b'{"y":2}{"f.txt":"eA=="}'
-    reply = p.parse_execute(execute_meta(), payload, 100, ("f.txt",))
+    reply = replies.parse_execute(execute_meta(), payload, 100, ("f.txt",))
     result = ServiceReply.of(reply)
     assert result.outputs == {"y": 2} and result.output_files == {"f.txt": "eA=="}
     body = result.to_json()
@@ -127,13 +127,13 @@ def test_a_good_reply_is_passed_through_unchanged():
     (execute_meta(outputs_size=2), b'{}{"f.txt":5}'),
 ])
 def test_bad_replies_are_protocol_violations(meta, payload):
-    with pytest.raises(p.ProtocolViolation):
-        p.parse_execute(meta, payload, 100, ("f.txt",))
+    with pytest.raises(replies.ProtocolViolation):
+        replies.parse_execute(meta, payload, 100, ("f.txt",))
 
 
 def test_reply_headers_must_answer_the_request():
-    assert p.parse_header({"seq": 3, "ok": False, "error": "no"}, 3) == (False, "no")
+    assert replies.parse_header({"seq": 3, "ok": False, "error": "no"}, 3) == (False, "no")
     for meta in ({"seq": 4, "ok": True}, {"seq": "3", "ok": True}, {"seq": 3, "ok": 1}, {"seq": True, "ok": True}):
-        with pytest.raises(p.ProtocolViolation):
-            p.parse_header(meta, 3)
-    assert len(p.parse_execute(execute_meta(console="x" * 500), b'{"y":2}', 100).console_output) < 120
+        with pytest.raises(replies.ProtocolViolation):
+            replies.parse_header(meta, 3)
+    assert len(replies.parse_execute(execute_meta(console="x" * 500), b'{"y":2}', 100).console_output) < 120

@@ -18,10 +18,10 @@ import pytest
 from isolation_support import children, ensure_bwrap
 from o16n.server.config import Settings
 from o16n.server.domain.specs import ServiceSpec
-from o16n.server.runtime import Runtime
 from o16n.server.runtime.errors import PoolBusy, ServiceInitError, ShareExceeded, WorkerError
+from o16n.server.runtime.node import Runtime
 from o16n.server.runtime.pools import PoolRegistry
-from o16n.server.runtime.reply import ServiceReply
+from o16n.server.runtime.replies import ServiceReply
 from o16n.wire.types import Parameter
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from .domain.specs import ServiceSpec
 from .runtime.errors import PoolBusy, SandboxUnavailable, ServiceInitError, ShareExceeded, WorkerError, WorkerTimeout
 from .runtime.pools import PoolRegistry
-from .runtime.reply import ServiceReply
+from .runtime.replies import ServiceReply
 
 
 def web_service_result(result: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from .catalog import SpecCache, spec_of
 from .config import Settings
 from .domain.specs import ServiceSpec
 from .errors import ApiError, not_found
-from .runtime import Runtime
+from .runtime.node import Runtime
 from .store import db
 from .store.models import Service, SessionRecord
 from .throttle import LoginThrottle

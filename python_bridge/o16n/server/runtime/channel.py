@@ -12,7 +12,8 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from .protocol import HEADER, ProtocolViolation
+from .protocol import HEADER
+from .replies import ProtocolViolation
 
 
 class ChannelClosed(EOFError):

@@ -32,11 +32,11 @@ from typing import Any
 from ..config import Settings
 from ..domain.specs import ServiceSpec
 from . import protocol as p
+from . import replies as r
 from .channel import ChannelClosed
 from .errors import ServiceInitError, UserCodeError, WorkerError, WorkerTimeout
 from .files import WorkerDir, WorkerFile, spool_file
 from .process import WorkerProcess
-from .reply import ServiceReply
 
 
 class WorkerClient:
@@ -77,7 +77,7 @@ class WorkerClient:
             try:
                 async with asyncio.timeout(timeout):
                     meta, payload = await self.process.channel.exchange(p.frame(request.meta(seq)), fds)
-                ok, error = p.parse_header(meta, seq)
+                ok, error = r.parse_header(meta, seq)
             except TimeoutError:
                 self.kill()
                 raise WorkerTimeout(f"the worker did not answer within {timeout:g} s and was stopped") from None
@@ -87,7 +87,7 @@ class WorkerClient:
                 finally:
                     self.kill()
                 raise WorkerError(reason) from None
-            except p.ProtocolViolation as exc:
+            except r.ProtocolViolation as exc:
                 self.kill()
                 raise WorkerError(f"the worker broke the protocol ({exc}) and was stopped") from None
             except BaseException:
@@ -110,10 +110,10 @@ class WorkerClient:
         """Wait until the fresh worker answers (its sandbox, uid and limits are in place by then)."""
         try:
             meta, _ = await self._call(p.Ping(), timeout)
-            pong = p.parse_pong(meta)
+            pong = r.parse_pong(meta)
         except (WorkerError, UserCodeError) as exc:
             raise WorkerError(self.process.death_reason(starting=True) if not self.alive else exc.message) from None
-        except p.ProtocolViolation as exc:
+        except r.ProtocolViolation as exc:
             self.kill()
             raise WorkerError(f"the worker did not start properly: {exc}") from None
         if pong.protocol != p.PROTOCOL_VERSION:
@@ -146,12 +146,12 @@ class WorkerClient:
         self._output_files = tuple(spec.output_files)
 
     # --- running code ----------------------------------------------------------------------
-    async def run(self, inputs: dict[str, Any], timeout: float) -> ServiceReply:
+    async def run(self, inputs: dict[str, Any], timeout: float) -> r.ServiceReply:
         """One consume of the service this worker loaded."""
         meta, payload = await self._call(p.RunService(inputs), timeout)
-        return ServiceReply.of(self._parse_execution(meta, payload))
+        return r.ServiceReply.of(self._parse_execution(meta, payload))
 
-    async def execute(self, code: str, inputs: dict[str, Any], outputs: list[str], *, timeout: float | None = None) -> p.ExecuteReply:
+    async def execute(self, code: str, inputs: dict[str, Any], outputs: list[str], *, timeout: float | None = None) -> r.ExecuteReply:
         """Session code in the persistent namespace; its console is readable meanwhile (`console()`)."""
         self._executing = True
         try:
@@ -162,10 +162,10 @@ class WorkerClient:
         self._last_console = reply.console_output
         return reply
 
-    def _parse_execution(self, meta: dict[str, Any], payload: bytes) -> p.ExecuteReply:
+    def _parse_execution(self, meta: dict[str, Any], payload: bytes) -> r.ExecuteReply:
         try:
-            return p.parse_execute(meta, payload, self.settings.max_console_bytes + 64, self._output_files)
-        except p.ProtocolViolation as exc:
+            return r.parse_execute(meta, payload, self.settings.max_console_bytes + 64, self._output_files)
+        except r.ProtocolViolation as exc:
             self.kill()
             raise WorkerError(f"the worker broke the protocol ({exc}) and was stopped") from None
 
@@ -183,14 +183,14 @@ class WorkerClient:
     # --- objects -----------------------------------------------------------------------------
     async def list_objects(self, *, timeout: float | None = None) -> list[str]:
         meta, _ = await self._call(p.ListObjects(), timeout or self.settings.worker_call_timeout)
-        return self._parsed(p.parse_names, meta)
+        return self._parsed(r.parse_names, meta)
 
     async def get_object(self, name: str, *, timeout: float | None = None) -> WorkerFile | None:
         """The dill bytes of one object; None if there is no such object."""
         fd = spool_file(self.spool)
         try:
             meta, _ = await self._call(p.GetObject(name), timeout or self.settings.worker_call_timeout, [fd])
-            if not self._parsed(p.parse_found, meta):
+            if not self._parsed(r.parse_found, meta):
                 os.close(fd)
                 return None
         except BaseException:
@@ -208,15 +208,15 @@ class WorkerClient:
 
     async def delete_object(self, name: str, *, timeout: float | None = None) -> bool:
         meta, _ = await self._call(p.DeleteObject(name), timeout or self.settings.worker_call_timeout)
-        return self._parsed(p.parse_found, meta)
+        return self._parsed(r.parse_found, meta)
 
     # --- snapshots ---------------------------------------------------------------------------
-    async def snapshot(self, *, timeout: float | None = None) -> tuple[WorkerFile, list[p.SkippedObject]]:
+    async def snapshot(self, *, timeout: float | None = None) -> tuple[WorkerFile, list[r.SkippedObject]]:
         """The session's objects and working dir as a zip, and the objects that could not be taken."""
         fd = spool_file(self.spool)
         try:
             meta, _ = await self._call(p.TakeSnapshot(), timeout or self.settings.execute_timeout, [fd])
-            skipped = self._parsed(p.parse_skipped, meta)
+            skipped = self._parsed(r.parse_skipped, meta)
         except BaseException:
             os.close(fd)
             raise
@@ -233,7 +233,7 @@ class WorkerClient:
     def _parsed(self, parse: Callable[[dict[str, Any]], Any], meta: dict[str, Any]) -> Any:
         try:
             return parse(meta)
-        except p.ProtocolViolation as exc:
+        except r.ProtocolViolation as exc:
             self.kill()
             raise WorkerError(f"the worker broke the protocol ({exc}) and was stopped") from None
 

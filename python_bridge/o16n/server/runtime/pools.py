@@ -33,7 +33,7 @@ from ..domain.specs import ServiceSpec
 from .client import WorkerClient
 from .errors import PoolBusy, RuntimeFailure, SandboxUnavailable, ServiceInitError, UserCodeError, WorkerError, WorkerTimeout
 from .factory import WorkerFactory
-from .reply import ServiceReply
+from .replies import ServiceReply
 from .shares import OwnerId, Shares
 
 log = logging.getLogger("o16n.pools")

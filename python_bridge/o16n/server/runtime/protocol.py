@@ -10,8 +10,8 @@ a second socket (SCM_RIGHTS) just before the request that uses it; the worker re
 through it. So no path a worker can touch is ever opened by the server on its behalf.
 
 The worker is untrusted: user code can replace this module's functions inside the worker. So the
-server parses every reply with the `parse_*` functions below, which check types and sizes and
-raise ProtocolViolation for anything else; nothing in a reply is trusted beyond being data.
+server parses every reply with replies.py, which checks types and sizes; nothing in a reply is
+trusted beyond being data.
 """
 
 from __future__ import annotations
@@ -19,19 +19,14 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 PROTOCOL_VERSION = 2
 HEADER = struct.Struct("!II")  # meta length, payload length
 MAX_REQUEST_META = 1 << 30  # what the worker accepts from the server (inputs can be large)
-MAX_NAME = 4096  # one file or object name in a reply
-MAX_NAMES = 100_000  # names in one reply
-MAX_ERROR = 1 << 20  # characters of one error message
 
 
-class ProtocolViolation(ValueError):
-    """A frame or reply that does not follow the protocol: the worker is broken or hostile."""
 
 
 def dumps(value: Any) -> bytes:
@@ -45,7 +40,7 @@ def frame(meta: dict[str, Any], payload: bytes = b"") -> bytes:
 
 
 # --- requests (server -> worker) ---------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)  # cheap to define: every worker start does
 class Request:
     op: ClassVar[str] = ""
 
@@ -55,15 +50,15 @@ class Request:
         return 0
 
     def meta(self, seq: int) -> dict[str, Any]:
-        return {"op": self.op, "seq": seq, **asdict(self)}
+        return {"op": self.op, "seq": seq, **vars(self)}  # shallow: inputs are not copied (asdict would)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class Ping(Request):
     op: ClassVar[str] = "ping"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class AssignSession(Request):
     """Become a session worker; the descriptor is the file the live console goes to."""
 
@@ -74,7 +69,7 @@ class AssignSession(Request):
         return 1
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class LoadService(Request):
     """Become a service worker: keep the definition, load the snapshot (the descriptor), run initCode."""
 
@@ -91,7 +86,7 @@ class LoadService(Request):
         return 1 if self.has_snapshot else 0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class RunService(Request):
     """One consume: the service's code in a fresh copy of its namespace (the hot path)."""
 
@@ -99,7 +94,7 @@ class RunService(Request):
     inputs: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class Execute(Request):
     """Session code in the session's persistent namespace."""
 
@@ -109,12 +104,12 @@ class Execute(Request):
     outputs: list[str]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class ListObjects(Request):
     op: ClassVar[str] = "list_objects"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class GetObject(Request):
     """Write the dill bytes of one object into the descriptor."""
 
@@ -126,7 +121,7 @@ class GetObject(Request):
         return 1
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class SetObject(Request):
     """Load one object from the dill bytes in the descriptor."""
 
@@ -138,13 +133,13 @@ class SetObject(Request):
         return 1
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class DeleteObject(Request):
     op: ClassVar[str] = "delete_object"
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class TakeSnapshot(Request):
     """Write the snapshot zip (objects and working dir) into the descriptor."""
 
@@ -155,7 +150,7 @@ class TakeSnapshot(Request):
         return 1
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class LoadSnapshot(Request):
     """Merge the snapshot zip in the descriptor into the namespace and the working dir."""
 
@@ -209,132 +204,3 @@ def recv_fds(side: socket.socket, count: int) -> list[int]:
             raise EOFError("the side socket closed")
         fds.extend(received)
     return fds
-
-
-# --- replies (worker -> server), parsed by the server as untrusted data -------------------------
-@dataclass(frozen=True)
-class Pong:
-    protocol: int
-    uid: int  # the uid user code runs as, as the worker sees it
-
-
-@dataclass(frozen=True)
-class SkippedObject:
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ExecuteReply:
-    """What one execution answered. `outputs_json` / `output_files_json` are the checked JSON texts."""
-
-    success: bool
-    error_message: str
-    console_output: str
-    changed_files: list[str]
-    unhealthy: bool  # the worker ran out of memory: the server replaces it
-    outputs: dict[str, Any] = field(default_factory=dict)
-    output_files: dict[str, str | None] = field(default_factory=dict)  # name -> base64 (None: not written)
-    outputs_json: bytes = b"{}"
-    output_files_json: bytes = b"{}"
-
-
-class _Meta:
-    """Typed, size-checked access to one reply's meta object."""
-
-    def __init__(self, meta: dict[str, Any]) -> None:
-        self.meta = meta
-
-    def get(self, key: str, kind: type | tuple[type, ...]) -> Any:
-        value = self.meta.get(key)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ProtocolViolation(f"reply field '{key}' is missing or not a {getattr(kind, '__name__', kind)}")
-        return value
-
-    def text(self, key: str, limit: int) -> str:
-        value: str = self.get(key, str)
-        return value if len(value) <= limit else value[:limit] + "\n[truncated]\n"
-
-    def flag(self, key: str) -> bool:
-        value: bool = self.get(key, bool)
-        return value
-
-    def names(self, key: str) -> list[str]:
-        values = self.get(key, list)
-        if len(values) > MAX_NAMES or not all(isinstance(v, str) and 0 < len(v) <= MAX_NAME for v in values):
-            raise ProtocolViolation(f"reply field '{key}' is not a list of names")
-        return values
-
-
-def _reject_constant(name: str) -> Any:
-    raise ProtocolViolation(f"{name} is not JSON")
-
-
-def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
-    """One JSON object and nothing else (no NaN, bounded nesting), or ProtocolViolation."""
-    try:
-        value = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ProtocolViolation(f"the {what} are not one JSON value: {type(exc).__name__}") from None
-    if not isinstance(value, dict):
-        raise ProtocolViolation(f"the {what} are not a JSON object")
-    return value
-
-
-def parse_header(meta: dict[str, Any], seq: int) -> tuple[bool, str]:
-    """(ok, error message) of any reply, after checking it answers request `seq`."""
-    fields = _Meta(meta)
-    if fields.get("seq", int) != seq:
-        raise ProtocolViolation("the reply answers another request")
-    ok = fields.flag("ok")
-    return ok, "" if ok else fields.text("error", MAX_ERROR)
-
-
-def parse_pong(meta: dict[str, Any]) -> Pong:
-    fields = _Meta(meta)
-    return Pong(protocol=fields.get("protocol", int), uid=fields.get("uid", int))
-
-
-def parse_names(meta: dict[str, Any]) -> list[str]:
-    return _Meta(meta).names("names")
-
-
-def parse_found(meta: dict[str, Any]) -> bool:
-    return _Meta(meta).flag("found")
-
-
-def parse_skipped(meta: dict[str, Any]) -> list[SkippedObject]:
-    skipped = _Meta(meta).get("skipped", list)
-    if len(skipped) > MAX_NAMES:
-        raise ProtocolViolation("too many skipped objects")
-    result = []
-    for item in skipped:
-        entry = _Meta(item if isinstance(item, dict) else {})
-        result.append(SkippedObject(entry.text("name", MAX_NAME), entry.text("reason", MAX_ERROR)))
-    return result
-
-
-def parse_execute(meta: dict[str, Any], payload: bytes, console_limit: int,
-                  output_files: tuple[str, ...] = ()) -> ExecuteReply:
-    """An execution's answer. The outputs must be one JSON object, the output files one object
-    mapping declared names to base64 text or null; both texts are kept for passing through."""
-    fields = _Meta(meta)
-    outputs_size = fields.get("outputs_size", int)
-    if not 0 <= outputs_size <= len(payload):
-        raise ProtocolViolation("reply sizes do not add up")
-    outputs_json, files_json = payload[:outputs_size], payload[outputs_size:]
-    outputs = parse_json_object(outputs_json, "outputs") if outputs_json else {}
-    files: dict[str, Any] = parse_json_object(files_json, "output files") if files_json else {}
-    if any(name not in output_files or not (value is None or isinstance(value, str)) for name, value in files.items()):
-        raise ProtocolViolation("the output files are not the declared ones")
-    return ExecuteReply(
-        success=fields.flag("success"),
-        error_message=fields.text("error_message", MAX_ERROR),
-        console_output=fields.text("console", console_limit),
-        changed_files=fields.names("changed_files"),
-        unhealthy=fields.flag("unhealthy"),
-        outputs=outputs,
-        output_files=files,
-        outputs_json=outputs_json or b"{}",
-        output_files_json=files_json or b"{}",
-    )

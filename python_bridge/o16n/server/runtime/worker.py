@@ -19,8 +19,6 @@ import signal
 import socket
 import stat
 import sys
-import traceback
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,9 +216,9 @@ class Worker:
         namespace = dict(self.namespace)
         for name, value in request.inputs.items():
             namespace[name] = to_python(value, service.input_types.get(name))
-        self.remove_leftover_files()
+        before = self.remove_leftover_files()
         return self.execution_reply(self.run_code(service.code, namespace, list(service.output_types), service.output_types,
-                                                  live=None, output_files=service.output_files))
+                                                  live=None, output_files=service.output_files, before=before))
 
     def op_execute(self, request: p.Execute, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
         """Session code, in the session's persistent namespace."""
@@ -229,8 +227,10 @@ class Worker:
         return self.execution_reply(self.run_code(request.code, self.namespace, request.outputs, {}, live=self.console_fd))
 
     def run_code(self, source: str, namespace: dict[str, Any], outputs: list[str], output_types: dict[str, str],
-                 live: int | None, output_files: list[str] | None = None) -> dict[str, Any]:
-        before = file_state(Path.cwd())
+                 live: int | None, output_files: list[str] | None = None,
+                 before: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+        if before is None:
+            before = file_state(Path.cwd())
         console = CappedText(self.config.console_limit, live)
         success, error = True, ""
         try:
@@ -286,6 +286,8 @@ class Worker:
         return {**meta, "unhealthy": self.unhealthy, "outputs_size": len(outputs)}, outputs + files
 
     def format_error(self, exc: BaseException) -> str:
+        import traceback  # only when user code fails: not on every worker start
+
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<o16n>"]
         lines = ["Traceback (most recent call last):\n"] if frames else []
         lines += traceback.format_list(frames)
@@ -301,12 +303,17 @@ class Worker:
             code = self.code_cache[source] = compile(source, "<o16n>", "exec")
         return code
 
-    def remove_leftover_files(self) -> None:
-        """Service mode: drop files an earlier request created, so requests don't see each other."""
-        for name in file_state(Path.cwd()):
-            if name not in self.baseline_files:
+    def remove_leftover_files(self) -> dict[str, tuple[int, int]]:
+        """Service mode: drop files an earlier request created, so requests don't see each other.
+        Returns the state of what is left (one walk of the directory, not two)."""
+        kept = {}
+        for name, info in file_state(Path.cwd()).items():
+            if name in self.baseline_files:
+                kept[name] = info
+            else:
                 with contextlib.suppress(OSError):
                     (Path.cwd() / name).unlink()
+        return kept
 
     # --- objects -------------------------------------------------------------------------
     def user_names(self) -> list[str]:
@@ -342,6 +349,8 @@ class Worker:
     # --- snapshots -----------------------------------------------------------------------
     def op_snapshot(self, _request: p.TakeSnapshot, fds: list[int]) -> tuple[dict[str, Any], bytes]:
         """Write the workspace (one dill file per object) and the working dir into one zip."""
+        import zipfile
+
         import dill
 
         skipped = []
@@ -368,6 +377,8 @@ class Worker:
 
     def load_zip(self, fd: int) -> None:
         """Merge a snapshot into the namespace and write its files into the working dir."""
+        import zipfile
+
         import dill
 
         with os.fdopen(os.dup(fd), "rb") as handle, zipfile.ZipFile(handle) as archive:

@@ -13,7 +13,6 @@ import pytest
 from o16n.server.runtime import replies
 from o16n.server.runtime.errors import TooLarge, UserCodeError
 from o16n.server.runtime.files import WorkerDir, WorkerFile, check_name, spool_file
-from o16n.server.runtime.replies import ServiceReply
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -110,7 +109,7 @@ def execute_meta(**changes: object) -> dict:
 def test_a_good_reply_is_passed_through_unchanged():
     payload = b'{"y":2}{"f.txt":"eA=="}'
     reply = replies.parse_execute(execute_meta(), payload, 100, ("f.txt",))
-    result = ServiceReply.of(reply)
+    result = reply
     assert result.outputs == {"y": 2} and result.output_files == {"f.txt": "eA=="}
     body = result.to_json()
     assert b'"outputParameters":{"y":2}' in body and json.loads(body) == result.to_result()

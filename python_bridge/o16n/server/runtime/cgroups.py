@@ -191,13 +191,14 @@ def _make_v1(own: Path, pid: int, controllers: frozenset[str], problems: list[st
 
 
 def _set_memory(h: Hierarchy, path: Path, limit: int) -> None:
+    # The swap files exist only where the kernel accounts swap (a missing one cannot be created).
     if h.version == 2:
         _write(path / "memory.max", str(limit))
-        with contextlib.suppress(FileNotFoundError):
+        if (path / "memory.swap.max").exists():
             _write(path / "memory.swap.max", "0")  # the limit is on memory, not memory + swap
     else:
         _write(path / "memory.limit_in_bytes", str(limit))
-        with contextlib.suppress(FileNotFoundError):
+        if (path / "memory.memsw.limit_in_bytes").exists():
             _write(path / "memory.memsw.limit_in_bytes", str(limit))
 
 

@@ -149,7 +149,7 @@ class WorkerClient:
     async def run(self, inputs: dict[str, Any], timeout: float) -> r.ServiceReply:
         """One consume of the service this worker loaded."""
         meta, payload = await self._call(p.RunService(inputs), timeout)
-        return r.ServiceReply.of(self._parse_execution(meta, payload))
+        return self._parse_execution(meta, payload)
 
     async def execute(self, code: str, inputs: dict[str, Any], outputs: list[str], *, timeout: float | None = None) -> r.ExecuteReply:
         """Session code in the persistent namespace; its console is readable meanwhile (`console()`)."""

@@ -12,6 +12,9 @@ import contextlib
 import itertools
 import logging
 import os
+import shutil
+import socket
+from pathlib import Path
 
 from ..config import Settings
 from .cgroups import Cgroups, WorkerGroup
@@ -34,6 +37,9 @@ class WorkerFactory:
         self.uids = UidAllocator(settings.worker_uid_base) if plan.as_root and plan.applied == "namespaces" else None
         self.spool = settings.data_dir / "spool"
         self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Worker dirs are named after this host and process: several nodes may share a data dir.
+        self.prefix = "w-" + "".join(c for c in socket.gethostname() if c.isalnum() or c == ".") + f"-{os.getpid()}-"
+        remove_stale_placements(settings.data_dir, self.prefix)
         self.spares: list[WorkerClient] = []
         self.cleanups: set[asyncio.Task[None]] = set()  # trees being killed and removed
         self._names = itertools.count(1)
@@ -58,7 +64,7 @@ class WorkerFactory:
 
     async def spawn(self) -> WorkerClient:
         self.plan.check()  # SandboxUnavailable: no user code runs without the required sandbox
-        name = f"w-{os.getpid()}-{next(self._names)}"
+        name = f"{self.prefix}{next(self._names)}"
         uid = self.uids.take() if self.uids is not None else None
         placement: Placement | None = None
         group: WorkerGroup | None = None
@@ -148,3 +154,16 @@ class WorkerFactory:
         while self.cleanups:
             await asyncio.gather(*list(self.cleanups), return_exceptions=True)
         self.cgroups.close()
+
+
+def remove_stale_placements(data_dir: Path, prefix: str) -> None:
+    """Directories of workers of an earlier server process on this host (it died without cleaning up)."""
+    host = prefix.rsplit("-", 2)[0] + "-"
+    try:
+        entries = list((data_dir / "workers").iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        parts = entry.name[len(host):].split("-") if entry.name.startswith(host) else []
+        if len(parts) == 2 and parts[0].isdigit() and not entry.name.startswith(prefix) and not Path(f"/proc/{parts[0]}").exists():
+            shutil.rmtree(entry, ignore_errors=True)

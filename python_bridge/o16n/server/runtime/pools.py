@@ -255,6 +255,8 @@ class PoolRegistry:
     # --- matching waiters, idle slots and room on the node ---------------------------------
     def _balance(self) -> None:
         """Hand idle slots to waiters and start slots where requests wait; again until nothing changes."""
+        if not self.shares.waiting:
+            return  # nobody waits anywhere: the common case, one check
         if self._balancing:
             self._again = True
             return

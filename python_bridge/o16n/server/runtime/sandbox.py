@@ -183,7 +183,8 @@ def system_view(data_dir: Path) -> list[str]:
 
 def interpreter_paths() -> list[str]:
     """Directories the worker's interpreter needs: its prefixes and the server's sys.path."""
-    paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *sys.path}
+    here = os.getcwd()  # sys.path holds the server's start dir, which the worker does not need
+    paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *(p for p in sys.path if p not in ("", here))}
     real = {os.path.realpath(p) for p in paths if p and os.path.exists(p)}
     return sorted(p for p in real if not any(p.startswith(q + "/") for q in real))  # outermost only
 

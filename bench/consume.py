@@ -493,6 +493,18 @@ def grow_pool(target: Target, concurrency: int) -> None:
             list(pool.map(lambda _i: check(client.post(target.path, content=target.body)), range(concurrency)))
 
 
+def settle_pools(server: LiveServer, timeout: float = 120.0) -> None:
+    """Wait until the server and its workers are idle (under 5 % of a core for a second): a pool
+    worker still loading its snapshot in the background would take CPU from the measured rows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_by_pid([server.process.pid])
+        time.sleep(1.0)
+        after = cpu_by_pid([server.process.pid])
+        if sum(after.get(pid, 0.0) - before.get(pid, 0.0) for pid in after) < 0.05:
+            return
+
+
 def time_cold_starts(tmpdir: Path, count: int) -> list[float]:
     """Seconds from POST /sessions to 201 on a server without spare workers: a worker start each."""
     server = LiveServer(tmpdir / "cold-data", spare_workers=0).start()
@@ -629,6 +641,7 @@ def main() -> int:
             # connections would be closed by the server (5 s) while slow cold starts run.
             for target, _pids in targets:
                 grow_pool(target, levels[-1])
+            settle_pools(server)
             # Warm-up: c=1, then the highest concurrency, so o16n's pool has grown before measuring.
             for target, pids in targets:
                 run_load("raw", target, 1, args.warmup, 1, pids)

@@ -184,7 +184,7 @@ async def execute(request: Request) -> Response:
 async def console_output(request: Request) -> Response:
     """The console of the running execution (as far as it got), else of the last one."""
     _state, _caller, session = await own_session(request)
-    return json_response({"consoleOutput": session.worker.console()})
+    return json_response({"consoleOutput": await session.worker.console()})
 
 
 async def history(request: Request) -> Response:

@@ -169,8 +169,9 @@ class WorkerClient:
             self.kill()
             raise WorkerError(f"the worker broke the protocol ({exc}) and was stopped") from None
 
-    def console(self) -> str:
-        """The running execution's console so far, else the last execution's."""
+    async def console(self) -> str:
+        """The running execution's console so far, else the last execution's (no round trip: the
+        server reads the console file it gave the worker)."""
         if self._executing and self._console_fd is not None:
             limit = 4 * self.settings.max_console_bytes  # UTF-8: up to 4 bytes a character
             return os.pread(self._console_fd, limit, 0).decode("utf-8", "replace")[: self.settings.max_console_bytes]

@@ -63,7 +63,7 @@ class PoolStatus:
     size: int = 0
     idle: int = 0
     busy: int = 0
-    starting: int = 0
+    warming: int = 0  # starting: loading the snapshot, running initCode
     ready: bool = False  # at least its initial size of workers, all started
     key: str | None = None  # the spec key its workers loaded
 

@@ -100,10 +100,14 @@ def test_live_console_cannot_be_pointed_at_the_admin_password(server, admin, sid
 # --- workspace objects and snapshots -----------------------------------------------------------
 FORGE_OBJECT_REPLIES = FIND_WORKER + (
     "targets = [os.path.join(data, n) for n in ('o16n.db', 'signing-key', 'admin-password')]\n"
+    "def plant(target, name):\n"
+    "    if kind == 'symlink':\n        os.symlink(target, name)\n"
+    "    elif kind == 'hardlink':\n        os.link(target, name)\n"
+    "    else:\n        os.mkfifo(name)\n"
     "def forged(request, fds):\n"
     "    for t in targets:\n"
-    "        for link in (os.symlink, os.link):\n"
-    "            try:\n                link(t, os.path.basename(t))\n            except OSError:\n                pass\n"
+    "        for name in (os.path.basename(t), 'object.dill', 'snapshot.zip', f'/tmp/{os.path.basename(t)}'):\n"
+    "            try:\n                plant(t, name)\n            except OSError:\n                pass\n"
     "        try:\n            os.dup2(os.open(t, os.O_RDONLY), fds[0])\n        except OSError:\n            pass\n"
     "    return {'found': True, 'skipped': [], 'path': targets[0]}, b''\n"
     "worker.handlers['get_object'] = forged\n"
@@ -111,14 +115,18 @@ FORGE_OBJECT_REPLIES = FIND_WORKER + (
 )
 
 
-def test_forged_workspace_and_snapshot_replies_serve_no_server_file(server, admin, sid):
-    """A worker answering get_object/snapshot with links to o16n.db or signing-key: nothing of them comes out."""
-    answer = run(admin, sid, FORGE_OBJECT_REPLIES + "x = 1", data=str(server.data_dir))
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo"])
+def test_forged_workspace_and_snapshot_replies_serve_no_server_file(server, admin, sid, kind):
+    """A worker answering get_object/snapshot with links or FIFOs in place of o16n.db or signing-key:
+    nothing of them comes out, and nothing hangs."""
+    answer = run(admin, sid, FORGE_OBJECT_REPLIES + "x = 1", data=str(server.data_dir), kind=kind)
     assert answer["success"], answer["errorMessage"]
+    started = time.monotonic()
     fetched = admin.get(f"/sessions/{sid}/workspace/x")
     assert_no_secret(server, fetched.content)
     snapshot = admin.post(f"/sessions/{sid}/snapshot", json={})
     assert_no_secret(server, snapshot.content)
+    assert time.monotonic() - started < 10
     if snapshot.status_code == 201:  # an empty snapshot: whatever is stored holds no server file
         stored = admin.get(f"/snapshots/{snapshot.json()['snapshotId']}")
         assert_no_secret(server, stored.content)

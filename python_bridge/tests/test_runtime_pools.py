@@ -183,6 +183,24 @@ def test_too_many_waiting_requests_of_one_user_are_refused_at_once(tmp_path):
     asyncio.run(scenario())
 
 
+def test_too_many_waiting_requests_for_one_service_are_refused_at_once(tmp_path):
+    async def scenario() -> None:
+        pools = registry(FakeFactory(), tmp_path, pool_max_size=1, service_max_waiting=2, queue_timeout=2)
+        s = spec()
+        tasks = [asyncio.create_task(pools.run(s, {"s": 0.2}, caller=1))]
+        await asyncio.sleep(0.05)
+        tasks += [asyncio.create_task(pools.run(s, {"s": 0.01}, caller=user)) for user in (2, 3)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(ShareExceeded) as refused:
+            await pools.run(s, {"s": 0}, caller=4)
+        assert refused.value.limit_name == "service_max_waiting"
+        assert (await pools.run(spec("Other"), {"s": 0}, caller=4)).success  # other services are not affected
+        assert all(r.success for r in await asyncio.gather(*tasks))
+        await pools.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_service_keeps_its_last_warm_worker_when_the_node_is_full(tmp_path):
     """A pool that already has workers queues on them instead of taking another service's last one;
     a pool without any worker may take it (else it could never run)."""

@@ -45,6 +45,7 @@ class Settings:
     worker_output_bytes: int = 64 * 1024  # of a worker's raw stdout/stderr, the last bytes kept (never logged)
     user_max_workers: int = 0  # service workers one user's consumes may hold on this node (0: max_workers // 2; -1: no cap)
     user_max_waiting: int = 64  # consumes one user may have waiting for workers on this node, then 429 (0: no cap)
+    service_max_waiting: int = 256  # consumes waiting for workers of one service version on this node, then 429 (0: no cap)
     max_batch_parallel: int = 16  # cap on a batch execution's parallelCount
     max_body_bytes: int = 1024 * 1024 * 1024  # uploads, workspace objects, session files
     max_snapshot_bytes: int = 8 * 1024 * 1024 * 1024  # a snapshot zip a session writes

@@ -31,7 +31,16 @@ from typing import Any
 from ..config import Settings
 from ..domain.specs import ServiceSpec
 from .client import WorkerClient
-from .errors import PoolBusy, RuntimeFailure, SandboxUnavailable, ServiceInitError, UserCodeError, WorkerError, WorkerTimeout
+from .errors import (
+    PoolBusy,
+    RuntimeFailure,
+    SandboxUnavailable,
+    ServiceInitError,
+    ShareExceeded,
+    UserCodeError,
+    WorkerError,
+    WorkerTimeout,
+)
 from .factory import WorkerFactory
 from .replies import ServiceReply
 from .shares import OwnerId, Shares
@@ -183,6 +192,10 @@ class PoolRegistry:
     async def _acquire(self, pool: ServicePool, caller: OwnerId) -> Slot:
         if not pool.waiters and (ready := self._take_idle(pool, caller)):
             return ready
+        limit = self.settings.service_max_waiting
+        if limit and len(pool.waiters) >= limit:
+            raise ShareExceeded("service_max_waiting", f"{limit} requests already wait for a worker of this service on "
+                                "this node (the per-service limit service_max_waiting): try again later")
         self.shares.start_waiting(caller)
         waiter = Waiter(caller, asyncio.get_running_loop().create_future())
         pool.waiters.append(waiter)

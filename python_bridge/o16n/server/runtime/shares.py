@@ -6,7 +6,9 @@ Two caps, both per user and per node:
   passes first, it gets ShareExceeded naming the setting.
 - `user_max_waiting`: consumes one user may have waiting for a worker. Past it a request is
   refused at once (ShareExceeded), so one user's flood cannot fill everybody's queues.
-The per-service cap on workers held is the pool's own maximum (pool_max_size, or MaxPoolSize).
+Per service: the workers it holds are capped by its pool's maximum (pool_max_size, or MaxPoolSize),
+and `service_max_waiting` caps the requests waiting for them (past it ShareExceeded at once; see
+pools.py). A service at its cap never takes another service's last warm worker.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """WorkerClient: the server's typed handle on one sandboxed worker (the only way to talk to one).
 
 The interface is contracts.md "Seam 1", with these refinements:
-- `execute(code, inputs, outputs, *, timeout)` returns protocol.ExecuteReply (success,
-  error_message, console_output, outputs, changed_files, ...); failing user code is an answer
-  (success False), not an exception.
+- `execute(code, inputs, outputs, *, timeout)` returns replies.ExecuteReply (success,
+  error_message, console_output, outputs, changed_files, ...; the same class as ServiceReply);
+  failing user code is an answer (success False), not an exception.
 - `snapshot()` returns `(WorkerFile, list[SkippedObject])`; `load_snapshot(blob)` takes a path in
   the artifact store, which the server opens (never the worker).
 - `get_object` / `snapshot` return spool files: the worker wrote them through a descriptor, the
@@ -11,7 +11,9 @@ The interface is contracts.md "Seam 1", with these refinements:
   descriptor and write on: read a WorkerFile once, and copy it (never link or move its inode)
   into anything that must stay as it was read, such as the artifact store.
 - Every method but `console`, `interrupt` and `kill` takes an optional `timeout`; the defaults
-  are `worker_call_timeout`, or `execute_timeout` for code and snapshots.
+  are `worker_call_timeout`, or `execute_timeout` for code and snapshots. `console()` needs no
+  round trip (the server holds the console file), so it answers while an execution runs.
+- Also here: `owner` (set by SessionWorkers), `on_close` callbacks, `files` (WorkerDir).
 - Service workers are driven by the pools through `load_service(spec)` and `run(inputs)`.
 - `kill()` (synchronous) kills the tree at once, for clean-ups that must not wait; `close()`
   awaits the tree's end and the removal of its directories and cgroups.

@@ -45,7 +45,9 @@ OIDC_TEST_PROVIDER := python_bridge/tests/oidc/node_modules/.package-lock.json
 $(OIDC_TEST_PROVIDER): python_bridge/tests/oidc/package-lock.json
 	cd python_bridge/tests/oidc && npm ci --no-audit --no-fund
 
+# Workers run in bubblewrap sandboxes (Debian's `bubblewrap`): installed when missing, as root.
 test-python: install $(OIDC_TEST_PROVIDER)
+	command -v bwrap >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq bubblewrap)
 	O16N_REQUIRE_SDK=1 $(BIN)/python -m pytest
 
 test-js: node_modules/.package-lock.json

@@ -71,6 +71,15 @@ names = [str(n) for n in iris.target_names]
 del iris
 """
 SERVICE_CODE = "iris_type = names[int(clf.predict([flower_data])[0])]"
+# --frame-rows: a service whose answer is a data frame built once by its init code, so a request
+# costs mostly the conversion and the JSON of the frame (where the server's envelope work shows).
+FRAME_SERVICE = "FrameBench"
+FRAME_INIT = """
+import numpy as np, pandas as pd
+rows = {rows}
+table = pd.DataFrame({{"id": np.arange(rows), "x": np.linspace(0, 1, rows), "y": np.sqrt(np.arange(rows)),
+                       "label": [f"row-{{i}}" for i in range(rows)]}})
+"""
 
 BASELINE_APP = '''
 import json, sys
@@ -464,6 +473,54 @@ def setup_o16n(server: LiveServer, client: httpx.Client) -> dict:
     return times
 
 
+def setup_frame(client: httpx.Client, rows: int) -> None:
+    """Publish FrameBench/v1: no inputs, one data.frame output of `rows` rows (4 columns)."""
+    check(client.post(f"/services/{FRAME_SERVICE}/{VERSION}", json={
+        "code": "frame = table", "initCode": FRAME_INIT.format(rows=rows), "runtimeType": "Python",
+        "outputParameterDefinitions": [{"name": "frame", "type": "data.frame"}]}), 201)
+    answer = check(client.post(f"/api/{FRAME_SERVICE}/{VERSION}", content=b"{}", headers={"Content-Type": "application/json"}))
+    if len(answer.json()["outputParameters"]["frame"]["id"]) != rows:
+        raise RuntimeError(f"unexpected frame answer: {answer.text[:200]}")
+
+
+def grow_pool(target: Target, concurrency: int) -> None:
+    """`concurrency` requests at once, twice, off the clock, so the pool grows to its size."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with httpx.Client(base_url=target.base_url, headers=target.headers, timeout=300,
+                      limits=httpx.Limits(max_connections=concurrency)) as client, ThreadPoolExecutor(concurrency) as pool:
+        for _ in range(2):
+            list(pool.map(lambda _i: check(client.post(target.path, content=target.body)), range(concurrency)))
+
+
+def settle_pools(server: LiveServer, timeout: float = 120.0) -> None:
+    """Wait until the server and its workers are idle (under 5 % of a core for a second): a pool
+    worker still loading its snapshot in the background would take CPU from the measured rows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_by_pid([server.process.pid])
+        time.sleep(1.0)
+        after = cpu_by_pid([server.process.pid])
+        if sum(after.get(pid, 0.0) - before.get(pid, 0.0) for pid in after) < 0.05:
+            return
+
+
+def time_cold_starts(tmpdir: Path, count: int) -> list[float]:
+    """Seconds from POST /sessions to 201 on a server without spare workers: a worker start each."""
+    server = LiveServer(tmpdir / "cold-data", spare_workers=0).start()
+    times = []
+    try:
+        with server.client() as client:
+            for _ in range(count + 1):
+                t = time.perf_counter()
+                session_id = check(client.post("/sessions", json={}), 201).json()["sessionId"]
+                times.append(time.perf_counter() - t)
+                check(client.delete(f"/sessions/{session_id}"))
+    finally:
+        server.stop()
+    return times[1:]  # the first start also pays for cold file caches
+
+
 def start_baseline(workdir: Path) -> tuple[subprocess.Popen, int, float]:
     script = workdir / "baseline_app.py"
     script.write_text(textwrap.dedent(BASELINE_APP))
@@ -532,10 +589,15 @@ def main() -> int:
     parser.add_argument("--client-procs", type=int, default=1,
                         help="client processes for c>1 (default 1: an extra process takes a core from the server)")
     parser.add_argument("--json", type=Path, help="write raw numbers here")
-    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="an o16n server setting (as O16N_NAME), e.g. auth_providers=local,oidc; repeatable")
     parser.add_argument("--bearer", help="also consume with this bearer token (row 'o16n-bearer'), e.g. an OIDC "
-                        "access token from an issuer the --setting options trust")
+                        "access token from an issuer the --server-setting options trust")
+    parser.add_argument("--frame-rows", type=int, default=0,
+                        help="also load a service answering a data frame of this many rows (e.g. 1000; default off)")
+    parser.add_argument("--cold-starts", type=int, default=0,
+                        help="also time this many worker starts (POST /sessions without spare workers; default off)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline and /null rows")
+    parser.add_argument("--server-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="an o16n setting for the server under test, e.g. worker_sandbox=off (repeatable)")
     args = parser.parse_args()
     kinds = ["httpx", "raw"] if args.client == "both" else [args.client]
     levels = [1] + sorted({c for c in args.concurrency if c > 1})
@@ -555,28 +617,42 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="o16n-bench-") as tmp:
         tmpdir = Path(tmp)
         t = time.perf_counter()
-        server = LiveServer(tmpdir / "data", **dict(item.split("=", 1) for item in args.setting)).start()
+        server = LiveServer(tmpdir / "data", **dict(item.split("=", 1) for item in args.server_setting)).start()
         report["o16n_server_start_s"] = time.perf_counter() - t
         baseline = None
         try:
             with server.client() as client:
                 report["o16n_setup"] = setup_o16n(server, client)
+                if args.frame_rows:
+                    setup_frame(client, args.frame_rows)
                 token = client.headers["Authorization"].split(" ", 1)[1]
-            baseline, baseline_port, report["baseline_start_s"] = start_baseline(tmpdir)
             o16n = Target("o16n", server.port, f"/api/{SERVICE}/{VERSION}", token)
-            base = Target("baseline", baseline_port, "/predict")
-            null = Target("null (raw ASGI, no model)", baseline_port, "/null")
-            o16n_pids, base_pids = [server.process.pid], [baseline.pid]
-            targets = [(o16n, o16n_pids), (base, base_pids)]
+            o16n_pids = [server.process.pid]
+            targets = [(o16n, o16n_pids)]
             if args.bearer:  # the same service, the caller known by an external token instead of o16n's
-                targets.insert(1, (Target("o16n-bearer", server.port, f"/api/{SERVICE}/{VERSION}", args.bearer), o16n_pids))
+                targets.append((Target("o16n-bearer", server.port, f"/api/{SERVICE}/{VERSION}", args.bearer), o16n_pids))
+            if args.frame_rows:
+                frame = Target(f"o16n frame {args.frame_rows} rows", server.port, f"/api/{FRAME_SERVICE}/{VERSION}", token, body=b"{}")
+                targets.append((frame, o16n_pids))
+            if not args.no_baseline:
+                baseline, baseline_port, report["baseline_start_s"] = start_baseline(tmpdir)
+                base = Target("baseline", baseline_port, "/predict")
+                null = Target("null (raw ASGI, no model)", baseline_port, "/null")
+                base_pids = [baseline.pid]
+                targets.append((base, base_pids))
 
+            # Grow the pools first with a client that reconnects: the raw client's idle keep-alive
+            # connections would be closed by the server (5 s) while slow cold starts run.
+            for target, _pids in targets:
+                grow_pool(target, levels[-1])
+            settle_pools(server)
             # Warm-up: c=1, then the highest concurrency, so o16n's pool has grown before measuring.
             for target, pids in targets:
                 run_load("raw", target, 1, args.warmup, 1, pids)
                 run_load("raw", target, levels[-1], max(args.warmup, 20 * levels[-1]), args.client_procs, pids)
             for kind in kinds:
-                rows.append(run_load(kind, null, 1, args.requests, 1, base_pids))
+                if not args.no_baseline:
+                    rows.append(run_load(kind, null, 1, args.requests, 1, base_pids))
                 for c in levels:
                     for target, pids in targets:
                         procs = 1 if c == 1 else args.client_procs
@@ -591,13 +667,15 @@ def main() -> int:
             report["memory"] = {
                 "o16n_server": memory_of(server.process.pid),
                 "o16n_workers": [memory_of(pid) for pid in process_tree(server.process.pid)[1:]],
-                "baseline": memory_of(baseline.pid),
+                "baseline": memory_of(baseline.pid) if baseline is not None else None,
             }
         finally:
             if baseline is not None:
                 baseline.terminate()
                 baseline.wait(timeout=30)
             server.stop()
+        if args.cold_starts:
+            report["cold_starts_s"] = time_cold_starts(tmpdir, args.cold_starts)
     report["machine"]["loadavg_at_end"] = os.getloadavg()
     report["results"] = rows
 
@@ -631,12 +709,18 @@ def main() -> int:
         "| process | pid | RSS MiB | USS MiB |",
         "|---|---:|---:|---:|",
     ]
-    procs = [("o16n server", mem["o16n_server"])] + [("o16n worker (service slot)" if m.get("model") else "o16n worker (spare, no model)", m) for m in mem["o16n_workers"]] + [("baseline (uvicorn+SVC)", mem["baseline"])]
+    procs = [("o16n server", mem["o16n_server"])] + [("o16n worker (service slot)" if m.get("model") else "o16n worker (spare, no model)", m) for m in mem["o16n_workers"]]
+    if mem["baseline"] is not None:
+        procs.append(("baseline (uvicorn+SVC)", mem["baseline"]))
     for label, m in procs:
         out.append(f"| {label} | {m['pid']} | {m['rss_mib']:.1f} | {m.get('uss_mib', float('nan')):.1f} |")
     total = mem["o16n_server"]["rss_mib"] + sum(m["rss_mib"] for m in mem["o16n_workers"])
     out.append(f"| o16n total (server + {len(mem['o16n_workers'])} workers) | | {total:.1f} | "
                f"{mem['o16n_server'].get('uss_mib', 0) + sum(m.get('uss_mib', 0) for m in mem['o16n_workers']):.1f} |")
+    if args.cold_starts:
+        starts = sorted(report["cold_starts_s"])
+        out += ["", f"Cold worker start (POST /sessions without spare workers, {len(starts)} starts): "
+                f"p50 {starts[len(starts) // 2] * 1000:,.0f} ms, min {starts[0] * 1000:,.0f} ms, max {starts[-1] * 1000:,.0f} ms"]
     print("\n".join(out))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

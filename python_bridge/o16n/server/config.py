@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 SandboxMode = Literal["auto", "off", "required"]
+NetworkPolicy = Literal["host", "none"]
 
 
 def _default_data_dir() -> Path:
@@ -95,13 +96,26 @@ class Settings:
     max_sessions: int = 20  # live Python sessions on this node
     max_sessions_per_user: int = 5  # live Python sessions of one user on this node
     consume_timeout: float = 60.0  # seconds one consume may run before its worker is killed
-    execute_timeout: float = 3600.0  # seconds one session execute may run
-    worker_memory_mb: int = 4096  # memory limit of each worker (0: none)
-    worker_sandbox: SandboxMode = "auto"  # auto: the best isolation the kernel offers; required: refuse to run without it; off
+    queue_timeout: float = 30.0  # seconds a consume may wait for a free (or starting) worker of its service: then 503
+    service_load_timeout: float = 600.0  # seconds a new service worker may take to load its snapshot and run initCode
+    execute_timeout: float = 3600.0  # seconds one session execute (or snapshot) may run
+    worker_call_timeout: float = 300.0  # seconds a session's object operations (list, get, set, delete) may take
+    worker_memory_mb: int = 4096  # memory of each worker: its whole tree (cgroup) and each process's address space (0: none)
+    worker_max_processes: int = 256  # processes and threads of each worker's whole tree (cgroup pids, else RLIMIT_NPROC)
+    worker_sandbox: SandboxMode = "auto"  # required: namespaces or no user code; auto: namespaces, else Landlock (warned); off
+    worker_network: NetworkPolicy = "host"  # host: workers share the server's network (services call databases); none
+    worker_bwrap: str = "bwrap"  # bubblewrap, which builds each worker's namespaces
+    worker_uid_base: int = 610000  # a root server runs each worker as its own uid from this one (10,000 of them)
     worker_start_timeout: float = 60.0
+    worker_output_bytes: int = 64 * 1024  # of a worker's raw stdout/stderr, the last bytes kept (never logged)
+    user_max_workers: int = 0  # service workers one user's consumes may hold on this node (0: max_workers // 2; -1: no cap)
+    user_max_waiting: int = 64  # consumes one user may have waiting for workers on this node, then 429 (0: no cap)
+    service_max_waiting: int = 256  # consumes waiting for workers of one service version on this node, then 429 (0: no cap)
     max_batch_parallel: int = 16  # cap on a batch execution's parallelCount
     max_batch_parallel_per_user: int = 16  # batch items of one user running at once on this node
-    max_body_bytes: int = 1024 * 1024 * 1024  # uploads and workspace objects
+    max_body_bytes: int = 1024 * 1024 * 1024  # uploads, workspace objects, session files
+    max_snapshot_bytes: int = 8 * 1024 * 1024 * 1024  # a snapshot zip a session writes
+    max_reply_bytes: int = 256 * 1024 * 1024  # outputs and output files of one execution
     max_login_body_bytes: int = 64 * 1024  # /login* bodies, read before anybody is authenticated
     max_unauthenticated_bodies: int = 16  # /login* bodies being read at once
     max_console_bytes: int = 1024 * 1024

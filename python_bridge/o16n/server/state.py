@@ -25,9 +25,7 @@ from .domain.batch import BatchService
 from .domain.catalog import ServiceCatalog
 from .domain.sessions import SessionService
 from .domain.snapshots import SnapshotService
-from .runtime.factory import WorkerFactory
-from .runtime.pools import PoolRegistry
-from .runtime.sandbox import landlock_abi
+from .runtime.node import Runtime
 from .store.db import Database, is_current
 
 log = logging.getLogger("o16n")
@@ -47,22 +45,22 @@ class ServerState:
         self.admin_password_file = ensure_admin(settings, self.db.sessions)
         self.auth = Authenticator(settings, self.db.sessions)
         self.artifacts = open_store(settings)
-        self.factory = WorkerFactory(settings)
-        self.sandbox = "landlock" if settings.worker_sandbox != "off" and landlock_abi() > 0 else "none"
-        if self.sandbox == "none" and settings.worker_sandbox != "off":
-            log.warning("Landlock is not available: user code can read the data dir (signing key, database)")
-        self.pools = PoolRegistry(settings, self.factory)
+        self.runtime = Runtime(settings)  # SandboxUnavailable here if worker_sandbox=required cannot be met
+        for warning in self.runtime.sandbox_report()["warnings"]:
+            log.warning("worker sandbox: %s", warning)
+        self.pools = self.runtime.pools
         self.snapshots = SnapshotService(self.db, self.artifacts)
         self.catalog = ServiceCatalog(self.db, self.artifacts, self.pools, settings.auth_cache_seconds,
                                       stop_batches=lambda ids: self.batches.forget(ids), bus=self.bus)
         self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.artifacts, self.bus, self.node)
-        self.sessions = SessionService(settings, self.db, self.factory, self.artifacts, self.snapshots, self.cluster)
+        self.sessions = SessionService(settings, self.db, self.runtime.sessions, self.artifacts, self.snapshots,
+                                       self.cluster)
 
     async def start(self) -> None:
         await self.cluster.register()
         self.cluster.start()
         self.bus.start()
-        self.factory.refill()
+        self.runtime.start()
         self.batches.start_sweeping()
 
     async def ready(self) -> bool:
@@ -83,8 +81,7 @@ class ServerState:
         self.bus.close()
         await self.batches.close()
         await self.sessions.close_all()
-        await self.pools.close()
-        await self.factory.close()
+        await self.runtime.close()
         self.auth.close()
         self.db.close()
 

@@ -37,6 +37,7 @@ from .access import Caller
 from .catalog import ServiceCatalog
 from .execution import run_service
 from .requests import check_file_name
+from .specs import ServiceSpec
 from .views import BatchStatusView
 
 log = logging.getLogger("o16n.batch")
@@ -228,7 +229,7 @@ class BatchService:
             async with limit, user_slots:
                 if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
                     raise asyncio.CancelledError  # cancelled through another node: stop within one item
-                status, result = await run_service(self.pools, spec, inputs, self.settings.consume_timeout)
+                status, result = await self._run_item(spec, inputs, owner_id)
             if status != 200:
                 infrastructure_failed = True
             await run_in_threadpool(self._store_files, execution_id, index, result.get("outputFiles") or {})
@@ -247,6 +248,16 @@ class BatchService:
         finally:
             renew.cancel()
         await self.db.run(lambda db: _finish(db, execution_id, final))
+
+    async def _run_item(self, spec: ServiceSpec, inputs: dict[str, Any], owner_id: int) -> tuple[int, dict[str, Any]]:
+        """One item, as a consume of the execution's owner; a fair-share cap (429) means wait, not fail."""
+        delay = 0.05
+        while True:
+            status, reply = await run_service(self.pools, spec, inputs, owner_id)
+            if status != 429:
+                return status, reply.to_result()
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
 
     async def _renew_lease(self, execution_id: str) -> None:
         """Keep the lease while running; a lease another node took (ours ran out) stops this run."""

@@ -219,8 +219,8 @@ class ServiceCatalog:
         spec = await self.spec(name, version)
         if spec.max_size is None:
             return PoolStatusView("NotFound")
-        pool = self.pools.pools.get((name, version))
-        ready = pool is not None and pool.spec.key == spec.key and pool.size >= spec.initial_size
+        pool = self.pools.status(name, version)
+        ready = pool.key == spec.key and pool.size >= spec.initial_size
         return PoolStatusView("Success" if ready else "Pending")
 
     async def _changed(self, change: _Change) -> None:
@@ -246,7 +246,7 @@ class ServiceCatalog:
             spec = await self.spec(name, version)
         except NotFound:
             return  # deleted again meanwhile
-        self.pools.warm(self.pools.pool_for(spec), max(1, spec.initial_size))
+        self.pools.warm(spec, max(1, spec.initial_size))
 
 
 def _wire(params: tuple[Parameter, ...]) -> list[dict[str, str]]:

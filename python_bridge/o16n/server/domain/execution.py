@@ -1,43 +1,34 @@
-"""One service request, as consume and batch both run it: the pool, the failure modes, the result."""
+"""One service request, as consume and batch both run it: the pool, the failure modes, the reply.
+
+What each failure means for the caller (the errors of `server/errors.py`, as a WebServiceResult):
+429 a fair-share cap of the caller or the service (the setting named), 503 no worker became free
+in time, 504 the code ran past `consume_timeout` (its worker was stopped), 500 the service could not
+load, or its worker died (it has been replaced: the next request works). User-code errors are
+answers: 200 with success false.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..runtime.pools import PoolBusy, PoolRegistry, ServiceInitError
-from ..runtime.process import WorkerError, WorkerTimeout
+from ..runtime.errors import PoolBusy, SandboxUnavailable, ServiceInitError, ShareExceeded, WorkerError, WorkerTimeout
+from ..runtime.pools import PoolRegistry
+from ..runtime.replies import ServiceReply
 from .specs import ServiceSpec
 
 
-def web_service_result(result: dict[str, Any]) -> dict[str, Any]:
-    """The six keys every client reads; all always present."""
-    return {
-        "success": result.get("success", False),
-        "errorMessage": result.get("errorMessage", ""),
-        "consoleOutput": result.get("consoleOutput", ""),
-        "changedFiles": result.get("changedFiles", []),
-        "outputFiles": result.get("outputFiles", {}),
-        "outputParameters": result.get("outputs", {}),
-    }
-
-
-def failed_result(message: str) -> dict[str, Any]:
-    return web_service_result({"success": False, "errorMessage": message})
-
-
-async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any],
-                      timeout: float) -> tuple[int, dict[str, Any]]:
-    """Run one request on the service's pool: (HTTP status, WebServiceResult)."""
-    pool = pools.pool_for(spec)
+async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any], caller: int) -> tuple[int, ServiceReply]:
+    """Run one request of `caller` (a user id) on the service's pool: (HTTP status, its reply)."""
     try:
-        result = await pool.run(inputs, timeout)
-    except PoolBusy as exc:
-        return 503, failed_result(str(exc))
-    except WorkerTimeout:
-        return 504, failed_result(f"the service did not finish within {timeout:g} s; its worker was stopped")
+        reply = await pools.run(spec, inputs, caller=caller)
+    except ShareExceeded as exc:
+        return 429, ServiceReply.failure(exc.message)
+    except (PoolBusy, SandboxUnavailable) as exc:
+        return 503, ServiceReply.failure(exc.message)
+    except WorkerTimeout as exc:
+        return 504, ServiceReply.failure(exc.message)
     except ServiceInitError as exc:
-        return 500, failed_result(str(exc))
+        return 500, ServiceReply.failure(exc.message)
     except WorkerError as exc:
-        return 500, failed_result(f"the service's worker failed: {exc}; it has been replaced")
-    # User-code errors are answers (success false), not server faults.
-    return 200, web_service_result(result)
+        return 500, ServiceReply.failure(f"the service's worker failed: {exc.message}; it has been replaced")
+    return 200, reply

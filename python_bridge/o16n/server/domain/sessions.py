@@ -1,19 +1,21 @@
-"""Python sessions: a worker process each, owned by the user who created it.
+"""Python sessions: a sandboxed worker process each, owned by the user who created it.
 
 A live session and its database row change together: the row is written once the worker runs and
 removed whenever the worker goes (closed, timed out, died). A session whose worker died is Gone
-(410): it was that process. Sessions are processes of this node; the node forgets its rows on start.
+(410): it was that process. Sessions are processes of one node: a request for a session of another
+node is forwarded there (`forwarding.py`, which asks `whereabouts`); one of a node that stopped is Gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
@@ -29,13 +31,21 @@ from ..errors import (
     PayloadTooLarge,
     TimedOut,
     TooManyRequests,
+    Unavailable,
     WorkerFailed,
 )
-from ..paths import confined_path, open_confined
-from ..runtime.factory import WorkerFactory
-from ..runtime.placement import Placement, assign
-from ..runtime.pools import link_or_copy
-from ..runtime.process import WorkerError, WorkerProcess, WorkerTimeout
+from ..runtime.client import WorkerClient
+from ..runtime.errors import (
+    PoolBusy,
+    SandboxUnavailable,
+    SessionLimitReached,
+    TooLarge,
+    UserCodeError,
+    WorkerError,
+    WorkerTimeout,
+)
+from ..runtime.files import WorkerFile, check_name
+from ..runtime.sessions import SessionWorkers
 from ..store.db import Database
 from ..store.models import SessionRecord
 from .access import Caller
@@ -43,27 +53,18 @@ from .requests import ExecuteRequest
 from .snapshots import SnapshotService
 from .views import ExecuteView, SessionView, SnapshotView
 
-WORKER_CALL_TIMEOUT = 300.0  # object and file operations; execute has its own setting
+T = TypeVar("T")
 
 
 @dataclass
 class LiveSession:
+    """A live session of this node: its worker and what the API shows about it."""
+
     id: str
     name: str | None
     owner_id: int
-    worker: WorkerProcess
-    placement: Placement
+    worker: WorkerClient
     history: list[str] = field(default_factory=list)
-    last_console: str = ""
-
-    @property
-    def workdir(self) -> Path:
-        return self.placement.workdir
-
-    @property
-    def live_console(self) -> Path:
-        """Where the worker writes the console of a running execution as it comes."""
-        return self.placement.exchange / "console.txt"
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,20 @@ class Elsewhere:
     from_node: str
 
 
+def file_name(name: str, field_name: str = "fileName") -> str:
+    """A plain file name of a session's working directory, or a 400 naming the field."""
+    try:
+        return check_name(name)
+    except ValueError:
+        raise BadRequest(f"'{field_name}' must be a plain file name without path separators", field=field_name) from None
+
+
 class SessionService:
-    def __init__(self, settings: Settings, db: Database, factory: WorkerFactory, artifacts: ArtifactStore,
+    def __init__(self, settings: Settings, db: Database, workers: SessionWorkers, artifacts: ArtifactStore,
                  snapshots: SnapshotService, cluster: NodeRegistry) -> None:
         self.settings = settings
         self.db = db
-        self.factory = factory
+        self.workers = workers
         self.artifacts = artifacts
         self.snapshots = snapshots
         self.cluster = cluster
@@ -93,20 +102,28 @@ class SessionService:
         blob = (await self.snapshots.own(caller, snapshot_id)).blob if snapshot_id else None
         self._check_limits(caller.user_id)
         self._starting[caller.user_id] = self._starting.get(caller.user_id, 0) + 1
+        session_id = uuid.uuid4().hex
         try:
-            session = await self._start(caller.user_id, name)
+            worker = await self.workers.start(session_id, caller.user_id)
+        except SessionLimitReached as exc:
+            raise TooManyRequests(f"{exc.message} (max_sessions)", limit="max_sessions") from None
+        except (PoolBusy, SandboxUnavailable) as exc:
+            raise Unavailable(exc.message) from None
+        except WorkerError as exc:
+            raise WorkerFailed(f"could not start a Python process: {exc.message}") from None
         finally:
             self._starting[caller.user_id] -= 1
-        record = SessionRecord(id=session.id, name=name, owner_id=caller.user_id, runtime_type="Python", node=self.node)
+        session = LiveSession(session_id, name, caller.user_id, worker)
+        record = SessionRecord(id=session_id, name=name, owner_id=caller.user_id, runtime_type="Python", node=self.node)
         try:
             await self.db.run(lambda db: db.add(record))
         except BaseException:
-            await self._end(session, force=True, keep_row=True)
+            await worker.close(force=True)
             raise
-        self.live[session.id] = session
+        self.live[session_id] = session
         if blob:
             await self._load_blob(session, blob, refused=WorkerFailed)
-        return session.id
+        return session_id
 
     def _check_limits(self, owner_id: int) -> None:
         node_total = len(self.live) + sum(self._starting.values())
@@ -118,21 +135,6 @@ class SessionService:
             raise TooManyRequests(f"you already have {mine} sessions on this server (max_sessions_per_user is "
                                   f"{self.settings.max_sessions_per_user}): close one first",
                                   limit="max_sessions_per_user")
-
-    async def _start(self, owner_id: int, name: str | None) -> LiveSession:
-        try:
-            worker = await self.factory.take()
-        except WorkerError as exc:
-            raise WorkerFailed(f"could not start a Python process: {exc}") from None
-        session_id = uuid.uuid4().hex
-        placement = Placement.new(self.settings, "sessions", session_id)
-        try:
-            await assign(worker, self.settings, placement)
-        except BaseException:
-            worker.kill()
-            placement.remove()
-            raise
-        return LiveSession(session_id, name, owner_id, worker, placement)
 
     async def list_sessions(self, caller: Caller) -> list[SessionView]:
         for session in [s for s in self.live.values() if s.owner_id == caller.user_id and not s.worker.alive]:
@@ -176,16 +178,11 @@ class SessionService:
     async def close(self, caller: Caller, session_id: str, *, force: bool = False) -> None:
         await self._end(self._find(caller, session_id), force=force)
 
-    async def _end(self, session: LiveSession, *, force: bool, keep_row: bool = False) -> None:
+    async def _end(self, session: LiveSession, *, force: bool) -> None:
         """The worker and the row go together."""
         self.live.pop(session.id, None)
-        if force:
-            session.worker.kill()
-        else:
-            await session.worker.close()
-        await run_in_threadpool(session.placement.remove)
-        if not keep_row:
-            await self.db.run(lambda db: db.execute(delete(SessionRecord).where(SessionRecord.id == session.id)))
+        await session.worker.close(force=force)
+        await self.db.run(lambda db: db.execute(delete(SessionRecord).where(SessionRecord.id == session.id)))
 
     async def close_all(self) -> None:
         for session in list(self.live.values()):
@@ -198,117 +195,110 @@ class SessionService:
         return {"sessions": len(self.live), "busy": sum(1 for s in self.live.values() if s.worker.busy)}
 
     # --- talking to the worker ------------------------------------------------------------
-    async def _call(self, session: LiveSession, message: dict[str, Any], timeout: float = WORKER_CALL_TIMEOUT,
-                    refused: type[ApiError] = BadRequest) -> dict[str, Any]:
-        """One worker operation; a dead or hung worker ends the session (410 / 504)."""
+    async def _call(self, session: LiveSession, operation: Awaitable[T], refused: type[ApiError] = BadRequest) -> T:
+        """One worker operation; a dead or hung worker ends the session (410 / 504); an operation
+        failing on user data or code is `refused` (the worker lives on)."""
         try:
-            reply = await session.worker.call(message, timeout=timeout)
-        except WorkerTimeout:
+            return await operation
+        except WorkerTimeout as exc:
             await self._end(session, force=True)
-            raise TimedOut(f"the session did not answer within {timeout:g} s and was closed") from None
+            raise TimedOut(f"{exc.message.replace('the worker', 'the session')}; the session was closed") from None
         except WorkerError as exc:
             await self._end(session, force=True)
-            raise Gone(f"the session's Python process is gone: {exc}") from None
-        if not reply.get("ok"):  # the worker lives on; `refused` says whose fault it was
-            raise refused(str(reply.get("error", "the session could not do that")))
-        return reply
+            raise Gone(f"the session's Python process is gone: {exc.message}") from None
+        except UserCodeError as exc:
+            raise refused(exc.message) from None
+        except TooLarge as exc:
+            raise PayloadTooLarge(exc.message) from None
 
     async def execute(self, caller: Caller, session_id: str, request: ExecuteRequest) -> ExecuteView:
         session = await self.own(caller, session_id)
         session.history.append(request.code)
-        reply = await self._call(
-            session,
-            {"op": "execute", "mode": "session", "code": request.code, "inputs": request.inputs,
-             "outputs": request.outputs, "live_console": str(session.live_console)},
-            timeout=self.settings.execute_timeout, refused=WorkerFailed,
-        )
-        session.last_console = reply["consoleOutput"]
-        return ExecuteView(reply["success"], reply["errorMessage"], reply["consoleOutput"], reply["outputs"],
-                           reply["changedFiles"])
+        reply = await self._call(session, session.worker.execute(
+            request.code, request.inputs, request.outputs, timeout=self.settings.execute_timeout), WorkerFailed)
+        return ExecuteView(reply.success, reply.error_message, reply.console_output, dict(reply.outputs),
+                           list(reply.changed_files))
 
     async def console(self, caller: Caller, session_id: str) -> str:
         """The console of the running execution (as far as it got), else of the last one."""
-        session = await self.own(caller, session_id)
-        if not session.worker.busy:
-            return session.last_console
-        try:
-            return await run_in_threadpool(session.live_console.read_text, "utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return await (await self.own(caller, session_id)).worker.console()
 
     async def history(self, caller: Caller, session_id: str) -> list[str]:
         return list((await self.own(caller, session_id)).history)
 
     # --- files of the working directory ---------------------------------------------------
-    async def upload(self, caller: Caller, session_id: str, file_name: str, source: Any) -> str:
+    async def upload(self, caller: Caller, session_id: str, upload_name: str, source: IO[bytes]) -> str:
         session = await self.own(caller, session_id)
-        target = confined_path(session.workdir, os.path.basename(file_name), "file")
-
-        def save() -> None:
-            fd = open_confined(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            with os.fdopen(fd, "wb") as handle:
-                shutil.copyfileobj(source, handle, 1 << 20)
-
-        await run_in_threadpool(save)
-        return target.name
+        name = file_name(os.path.basename(upload_name), "file")
+        try:
+            await session.worker.files.write(name, _chunks(source), self.settings.max_body_bytes)
+        except TooLarge as exc:
+            raise PayloadTooLarge(exc.message, field="file") from None
+        return name
 
     async def list_files(self, caller: Caller, session_id: str) -> list[str]:
-        session = await self.own(caller, session_id)
-        return sorted(p.name for p in session.workdir.iterdir() if p.is_file() and not p.is_symlink())
+        return await (await self.own(caller, session_id)).worker.files.list()
 
-    async def file(self, caller: Caller, session_id: str, file_name: str) -> Path:
+    async def file(self, caller: Caller, session_id: str, name: str) -> WorkerFile:
+        """One file of the working directory, opened safely (whatever user code planted there)."""
         session = await self.own(caller, session_id)
-        path = confined_path(session.workdir, file_name)
-        if not path.is_file() or path.is_symlink():
-            raise NotFound(f"file '{path.name}' was not found in the session")
-        return path
+        name = file_name(name)
+        try:
+            found = await session.worker.files.open(name)
+        except UserCodeError as exc:
+            raise BadRequest(exc.message, field="fileName") from None
+        if found is None:
+            raise NotFound(f"file '{name}' was not found in the session")
+        return found
 
-    async def delete_file(self, caller: Caller, session_id: str, file_name: str) -> None:
-        (await self.file(caller, session_id, file_name)).unlink()
+    async def delete_file(self, caller: Caller, session_id: str, name: str) -> None:
+        session = await self.own(caller, session_id)
+        name = file_name(name)
+        if not await session.worker.files.delete(name):
+            raise NotFound(f"file '{name}' was not found in the session")
 
     # --- workspace objects -----------------------------------------------------------------
     async def list_objects(self, caller: Caller, session_id: str) -> list[str]:
-        reply = await self._call((await self.own(caller, session_id)), {"op": "list_objects"}, refused=WorkerFailed)
-        return list(reply["names"])
-
-    async def get_object(self, caller: Caller, session_id: str, name: str) -> Path:
-        """A file with the object's dill bytes, for the route to stream (and then remove)."""
         session = await self.own(caller, session_id)
-        # Big models never sit in the server's memory, and the server never looks inside them.
-        path = session.placement.exchange_file("object")
-        reply = await self._call(session, {"op": "get_object", "name": name, "path": str(path)})
-        if not reply.get("found"):
+        return await self._call(session, session.worker.list_objects(), WorkerFailed)
+
+    async def get_object(self, caller: Caller, session_id: str, name: str) -> WorkerFile:
+        """The object's dill bytes in a checked file, for the route to stream (never unpickled here)."""
+        session = await self.own(caller, session_id)
+        data = await self._call(session, session.worker.get_object(name))
+        if data is None:
             raise NotFound(f"object '{name}' is not in the session's workspace")
-        return path
+        return data
 
     async def set_object(self, caller: Caller, session_id: str, name: str, chunks: AsyncIterator[bytes]) -> None:
         session = await self.own(caller, session_id)
-        path = session.placement.exchange_file("object")
         try:
-            size = await _save_stream(chunks, path, self.settings.max_body_bytes)
-            if not size:
+            data = await WorkerFile.receive(chunks, self.settings.max_body_bytes, self._spool())
+        except TooLarge as exc:
+            raise PayloadTooLarge(exc.message, field="body") from None
+        with data:
+            if not data.size:
                 raise BadRequest("send the object as dill bytes in the body (application/octet-stream)", field="body")
-            await self._call(session, {"op": "set_object", "name": name, "path": str(path)})
-        finally:
-            path.unlink(missing_ok=True)
+            await self._call(session, session.worker.set_object(name, data))
 
     async def delete_object(self, caller: Caller, session_id: str, name: str) -> None:
-        reply = await self._call((await self.own(caller, session_id)), {"op": "delete_object", "name": name})
-        if not reply.get("found"):
+        session = await self.own(caller, session_id)
+        if not await self._call(session, session.worker.delete_object(name)):
             raise NotFound(f"object '{name}' is not in the session's workspace")
 
     # --- snapshots ---------------------------------------------------------------------------
     async def snapshot(self, caller: Caller, session_id: str, name: str | None) -> tuple[SnapshotView, list[Any]]:
         session = await self.own(caller, session_id)
-        # The sandboxed worker may write only in its own dirs: it writes the zip into its exchange dir.
-        temp = session.placement.exchange_file("snapshot")
+        zipped, skipped = await self._call(session, session.worker.snapshot())
+        with zipped:
+            # A copy, never the worker's file itself: the worker may still hold a descriptor of that one.
+            temp = await run_in_threadpool(_copy_out, zipped, self._spool())
         try:
-            reply = await self._call(session, {"op": "snapshot", "path": str(temp)}, timeout=3600)
             digest, size = await run_in_threadpool(self.artifacts.put_blob, temp)
         finally:
             temp.unlink(missing_ok=True)
         view = await self.snapshots.create(caller, name, digest, size)
-        return view, list(reply.get("skipped", []))
+        return view, [{"name": s.name, "reason": s.reason} for s in skipped]
 
     async def load_snapshot(self, caller: Caller, session_id: str, snapshot_id: str) -> None:
         session = await self.own(caller, session_id)
@@ -316,23 +306,27 @@ class SessionService:
         await self._load_blob(session, snapshot.blob, refused=BadRequest)
 
     async def _load_blob(self, session: LiveSession, blob: str, refused: type[ApiError]) -> None:
-        """Hand the worker a snapshot through its exchange dir (it cannot read the artifact store)."""
-        copy = session.placement.exchange_file("load")
-        await run_in_threadpool(link_or_copy, await run_in_threadpool(self.artifacts.blob_path, blob), copy)
-        try:
-            await self._call(session, {"op": "load_snapshot", "path": str(copy)}, timeout=3600,
-                             refused=refused)
-        finally:
-            copy.unlink(missing_ok=True)
+        """The worker gets a descriptor of the blob, never its path (it cannot read the store)."""
+        path = await run_in_threadpool(self.artifacts.blob_path, blob)
+        await self._call(session, session.worker.load_snapshot(path), refused)
+
+    def _spool(self) -> Path:
+        spool = self.settings.data_dir / "spool"
+        spool.mkdir(mode=0o700, exist_ok=True)
+        return spool
 
 
-async def _save_stream(chunks: AsyncIterator[bytes], path: Path, limit: int) -> int:
-    """Write a request body into `path` (413 past `limit`); returns its size."""
-    size = 0
-    with open(path, "wb") as handle:
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes", field="body")
-            await run_in_threadpool(handle.write, chunk)
-    return size
+async def _chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(handle.read, 1 << 20):
+        yield chunk
+
+
+def _copy_out(file: WorkerFile, spool: Path) -> Path:
+    """The file's checked bytes (no more) in a new file of the server's own."""
+    fd, temp = tempfile.mkstemp(dir=spool, suffix=".zip")
+    with os.fdopen(fd, "wb") as target, file.open() as source:
+        left = file.size
+        while left and (chunk := source.read(min(left, 1 << 20))):
+            target.write(chunk)
+            left -= len(chunk)
+    return Path(temp)

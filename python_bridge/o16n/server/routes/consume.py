@@ -18,6 +18,7 @@ from ..domain.execution import run_service
 from ..domain.specs import ServiceSpec
 from ..errors import BadRequest
 from ..http import json_response, parse_json
+from ..middleware import caller_of
 from ..state import state_of
 from ..swagger import service_swagger
 
@@ -34,8 +35,9 @@ async def consume(request: Request) -> Response:
     state = state_of(request)  # every role may consume
     spec = await state.catalog.spec(request.path_params["name"], request.path_params["version"])
     inputs = parse_inputs(spec, await request.body())
-    status, result = await run_service(state.pools, spec, inputs, state.settings.consume_timeout)
-    return json_response(result, status)
+    status, reply = await run_service(state.pools, spec, inputs, caller_of(request).user_id)
+    # The worker's checked output JSON goes out as it came: no decoding and encoding again.
+    return Response(reply.to_json(), status_code=status, media_type="application/json")
 
 
 async def swagger_json(request: Request) -> Response:

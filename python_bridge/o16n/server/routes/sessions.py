@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..domain.requests import ExecuteRequest, object_name
 from ..errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMedia
 from ..http import Fields, json_response, read_json, text_response
 from ..middleware import caller_of
+from ..runtime.files import WorkerFile
 from ..state import state_of
+
+
+def file_response(file: WorkerFile, media_type: str, filename: str) -> Response:
+    """Stream a worker's file (already checked and opened by the runtime) to the client."""
+    headers = {"content-length": str(file.size), "content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+    return StreamingResponse(file.chunks(), media_type=media_type, headers=headers)
 
 
 def _sid(request: Request) -> str:
@@ -100,8 +107,9 @@ async def list_files(request: Request) -> Response:
 
 
 async def get_file(request: Request) -> Response:
-    path = await state_of(request).sessions.file(caller_of(request), _sid(request), request.path_params["file_name"])
-    return FileResponse(path, filename=path.name)
+    name = request.path_params["file_name"]
+    found = await state_of(request).sessions.file(caller_of(request), _sid(request), name)
+    return file_response(found, "application/octet-stream", name)
 
 
 async def delete_file(request: Request) -> Response:
@@ -116,9 +124,8 @@ async def list_objects(request: Request) -> Response:
 
 async def get_object(request: Request) -> Response:
     name = object_name(request.path_params["object_name"])
-    path = await state_of(request).sessions.get_object(caller_of(request), _sid(request), name)
-    return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.dill",
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+    data = await state_of(request).sessions.get_object(caller_of(request), _sid(request), name)
+    return file_response(data, "application/octet-stream", f"{name}.dill")
 
 
 async def set_object(request: Request) -> Response:

@@ -47,8 +47,9 @@ async def status(request: Request) -> Response:
             "pythonCanOpenShell": "True" if sessions["sessions"] < settings.max_sessions else "False",
             "pythonSessionCount": sessions["sessions"],
             "pythonServicePoolCount": pools["pools"],
-            "spareWorkers": len(state.factory.spares),
-            "workerSandbox": state.sandbox,
+            "spareWorkers": len(state.runtime.factory.spares),
+            "workerSandbox": state.runtime.plan.applied,
+            "workerIsolation": state.runtime.sandbox_report(),  # no paths in it: every role may see it
             "apiVersion": "1.0",
         },
     }

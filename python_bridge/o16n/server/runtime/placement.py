@@ -1,59 +1,47 @@
-"""Where a worker lives on disk: its working dir and an exchange dir for snapshot zips.
+"""Where a worker lives on disk: `DATA_DIR/workers/<name>/{work,tmp}`.
 
-The working dir holds the user's files (what a snapshot captures). The exchange dir is how zips
-cross between the server and a sandboxed worker: the server links a snapshot into it for loading,
-the worker writes a new snapshot there. Both sit in the data dir, the only places in it that the
-worker's sandbox lets it touch.
+`work` is the working directory (the user's files, what a snapshot captures); a sandboxed worker
+sees it as /o16n/work and nothing else of the data dir. `tmp` is the scratch dir of a worker
+without the namespace sandbox (a sandboxed one has a private /tmp). Files cross between server
+and worker as descriptors (files.py), so no exchange directory is needed.
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-from ..config import Settings
-from .process import WorkerProcess
-
-log = logging.getLogger("o16n.workers")
 
 
 @dataclass(frozen=True)
 class Placement:
-    workdir: Path
-    exchange: Path
+    root: Path
+    owner: int | None  # the worker's uid when it has one of its own
+
+    @property
+    def workdir(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def scratch(self) -> Path:
+        return self.root / "tmp"
 
     @classmethod
-    def new(cls, settings: Settings, kind: str, name: str | None = None) -> Placement:
-        name = name or uuid.uuid4().hex
-        return cls(settings.data_dir / kind / name, settings.data_dir / "exchange" / name)
+    def create(cls, data_dir: Path, name: str, owner: int | None) -> Placement:
+        parent = data_dir / "workers"
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        placement = cls(parent / name, owner)
+        placement.root.mkdir(mode=0o700)
+        for path in (placement.workdir, placement.scratch):
+            path.mkdir(mode=0o700)
+            if owner is not None:
+                os.chown(path, owner, owner)
+        return placement
 
-    def exchange_file(self, label: str) -> Path:
-        return self.exchange / f"{label}-{uuid.uuid4().hex}.zip"
+    def open_workdir(self) -> int:
+        """A descriptor of the working dir, for WorkerDir (taken before any user code ran)."""
+        return os.open(self.workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
     def remove(self) -> None:
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        shutil.rmtree(self.exchange, ignore_errors=True)
-
-
-async def assign(worker: WorkerProcess, settings: Settings, placement: Placement) -> str:
-    """Move a fresh worker into its directories and sandbox it; returns the sandbox in force."""
-    for path in (placement.workdir, placement.exchange / "tmp"):
-        path.mkdir(parents=True, mode=0o700, exist_ok=True)
-    reply = await worker.call(
-        {
-            "op": "assign",
-            "workdir": str(placement.workdir),
-            "exchange": str(placement.exchange),
-            "private": str(settings.data_dir),
-            "sandbox": settings.worker_sandbox,
-        },
-        timeout=30,
-    )
-    if not reply.get("ok"):
-        raise OSError(reply.get("error", "the worker could not be assigned"))
-    if reply.get("problem"):
-        log.warning("worker %s runs without its sandbox: %s", worker.pid, reply["problem"])
-    return reply.get("sandbox", "none")
+        shutil.rmtree(self.root, ignore_errors=True)

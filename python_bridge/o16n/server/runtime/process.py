@@ -1,127 +1,242 @@
-"""The server's handle on one worker process: start, call, interrupt, kill."""
+"""One worker's process tree, as the operating system sees it: start it sandboxed, watch it, kill it.
+
+Start-up chain (each step `exec`s the next, so it is one process until bwrap forks):
+
+    /bin/sh -c JOIN ...    joins the worker's cgroups (as root, before anything else runs)
+    bwrap ...              builds the namespaces (sandbox.py)
+    python -m o16n.server.runtime.worker CONFIG
+                           drops to the worker's uid, sets rlimits, serves the socket
+
+Its stdout and stderr go to a pipe the server reads into a small ring buffer (`OutputBuffer`):
+user code writing 100 MB to fd 2 costs the server a read, never a line in its log. Killing the
+tree is complete: cgroup.kill (or SIGKILL to each listed pid), and killing bwrap takes the PID
+namespace with it (its init dies, the kernel kills every process in the namespace).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 from ..config import Settings
-from .protocol import HEADER, decode_header, encode
+from .cgroups import WorkerGroup
+from .channel import Channel
+from .placement import Placement
+from .sandbox import WORKDIR, SandboxPlan, worker_environment
+from .worker import EXIT_SETUP_FAILED, WorkerConfig
+
+log = logging.getLogger("o16n.workers")
+EXIT_JOIN_FAILED = 111  # the shell could not join the cgroups
+# Join every cgroup named before "--", then become the rest of the command line.
+JOIN = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 111; shift; done; shift; exec "$@"'
 
 
-class WorkerError(Exception):
-    """The worker died or broke the protocol; it is gone and must be replaced."""
+class OutputBuffer(asyncio.Protocol):
+    """What the worker's processes wrote to stdout/stderr: the last `limit` bytes, and a count."""
 
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept = bytearray()
+        self.total = 0
+        self.transport: asyncio.BaseTransport | None = None
 
-class WorkerTimeout(WorkerError):
-    """The worker did not answer in time and was killed."""
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
 
+    def data_received(self, data: bytes) -> None:
+        self.total += len(data)
+        self.kept += data
+        if len(self.kept) > 2 * self.limit:
+            del self.kept[: len(self.kept) - self.limit]
+
+    def tail(self, characters: int = 2000) -> str:
+        return bytes(self.kept[-self.limit:]).decode("utf-8", "replace")[-characters:]
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 class WorkerProcess:
-    def __init__(self, process: subprocess.Popen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.process = process
-        self.reader = reader
-        self.writer = writer
-        self.lock = asyncio.Lock()  # one request at a time per worker
-        self.busy = False
+    """A started worker tree. `pid` is the worker interpreter's pid (for SIGINT) in the server's view."""
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    def __init__(self, popen: subprocess.Popen[bytes], channel: Channel, output: OutputBuffer, placement: Placement,
+                 group: WorkerGroup | None, settings: Settings, sandboxed: bool) -> None:
+        self.popen = popen
+        self.channel = channel
+        self.output = output
+        self.placement = placement
+        self.group = group
+        self.settings = settings
+        self.sandboxed = sandboxed
+        self.pid = popen.pid
+        self.killed = False
+        self.exited = asyncio.get_running_loop().create_future()
+        self._pidfd = os.pidfd_open(popen.pid)
+        asyncio.get_running_loop().add_reader(self._pidfd, self._on_exit)
+
+    @classmethod
+    async def spawn(cls, settings: Settings, plan: SandboxPlan, placement: Placement, group: WorkerGroup | None,
+                    uid: int | None) -> WorkerProcess:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        side_parent, side_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        sandboxed = plan.applied == "namespaces"
+        config = WorkerConfig(
+            sock=child.fileno(),
+            side=side_child.fileno(),
+            console_limit=settings.max_console_bytes,
+            file_limit=settings.max_reply_bytes,
+            memory_bytes=settings.worker_memory_mb * 1024 * 1024,
+            # RLIMIT_NPROC counts per uid: a limit only where this worker has a uid of its own and
+            # no pids cgroup does the job for the whole tree.
+            max_processes=settings.worker_max_processes if uid is not None and (group is None or group.cgroups.pids is None) else 0,
+            uid=uid,
+            landlock_private=str(settings.data_dir) if plan.applied == "landlock" else None,
+            landlock_writable=(str(placement.workdir), str(placement.scratch)) if plan.applied == "landlock" else (),
+        )
+        inner = [sys.executable, "-m", "o16n.server.runtime.worker", json.dumps(asdict(config))]
+        env = worker_environment()
+        if sandboxed:
+            command = plan.command(placement.workdir, inner)
+            env.update(HOME="/tmp", TMPDIR="/tmp", USER="o16n", LOGNAME="o16n", PWD=WORKDIR)
+        else:
+            command = inner
+            env.update(TMPDIR=str(placement.scratch), MPLCONFIGDIR=str(placement.scratch), JOBLIB_TEMP_FOLDER=str(placement.scratch))
+        if group is not None:
+            command = ["/bin/sh", "-c", JOIN, "o16n-worker", *map(str, group.procs_files), "--", *command]
+        read_end, write_end = os.pipe()
+        try:
+            popen = subprocess.Popen(command, pass_fds=[child.fileno(), side_child.fileno()], stdin=subprocess.DEVNULL,
+                                     stdout=write_end, stderr=write_end, cwd=str(placement.workdir), env=env,
+                                     start_new_session=True)  # its own process group: killpg reaches its children
+        except BaseException:
+            for s in (parent, side_parent):
+                s.close()
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+            child.close()
+            side_child.close()
+        output = OutputBuffer(settings.worker_output_bytes)
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: output, os.fdopen(read_end, "rb", 0))
+        channel = await Channel.open(parent, side_parent, meta_limit=8 * settings.max_console_bytes + (4 << 20),
+                                     payload_limit=settings.max_reply_bytes)
+        return cls(popen, channel, output, placement, group, settings, sandboxed)
+
+    def find_interpreter(self) -> None:
+        """In the sandbox, the interpreter is bwrap's grandchild: signals for it go there."""
+        if not self.sandboxed:
+            return
+        pid = self.popen.pid
+        for _ in range(2):  # bwrap -> the namespace's init -> python
+            children = _children(pid)
+            if len(children) != 1:
+                return
+            pid = children[0]
+        self.pid = pid
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.killed and not self.exited.done()
 
-    @classmethod
-    async def start(cls, settings: Settings) -> WorkerProcess:
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        # The server's own settings (database URL, admin password) are no business of user code.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("O16N_")}
-        env["O16N_WORKER_MEMORY_MB"] = str(settings.worker_memory_mb)
-        env["O16N_WORKER_CONSOLE_LIMIT"] = str(settings.max_console_bytes)
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")  # many workers share few cores
-        env.setdefault("OMP_NUM_THREADS", "1")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "o16n.server.runtime.worker", str(child.fileno())],
-            pass_fds=[child.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            cwd=str(settings.data_dir),
-            env=env,
-            start_new_session=True,  # its own process group: kill takes its children too
-        )
-        child.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent, limit=1 << 20)
-        worker = cls(process, reader, writer)
-        await worker.call({"op": "ping"}, timeout=settings.worker_start_timeout)
-        return worker
-
-    async def call(self, message: dict, timeout: float | None = None) -> dict:
-        async with self.lock:
-            self.busy = True
-            try:
-                async with asyncio.timeout(timeout):  # no extra task per call, unlike wait_for
-                    return await self._roundtrip(message)
-            except TimeoutError:
-                self.kill()
-                raise WorkerTimeout(f"no answer within {timeout:g} s") from None
-            except (EOFError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
-                self.kill()
-                raise WorkerError(self._death_reason(exc)) from None
-            finally:
-                self.busy = False
-
-    async def _roundtrip(self, message: dict) -> dict:
-        self.writer.write(encode(message))
-        await self.writer.drain()
-        size = decode_header(await self.reader.readexactly(HEADER.size))
-        return json.loads(await self.reader.readexactly(size))
-
-    def _death_reason(self, exc: BaseException) -> str:
-        try:
-            code = self.process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            return f"the worker stopped answering ({type(exc).__name__})"
-        if code < 0:
-            name = signal.Signals(-code).name
-            hint = " (killed: most likely it ran out of memory)" if name == "SIGKILL" else ""
-            return f"the worker process died from {name}{hint}"
-        return f"the worker process exited with code {code}"
+    def _on_exit(self) -> None:
+        asyncio.get_running_loop().remove_reader(self._pidfd)
+        self.popen.poll()  # reap it
+        if not self.exited.done():
+            self.exited.set_result(None)
 
     def interrupt(self) -> None:
         if self.alive:
-            os.kill(self.pid, signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGINT)
 
     def kill(self) -> None:
-        if self.alive:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            self.writer.close()
-        except RuntimeError:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        """SIGKILL the whole tree now (synchronous: safe in any clean-up, even a cancelled one)."""
+        if self.killed:
+            return
+        self.killed = True
+        if self.group is not None:
+            self.group.kill()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+        self.channel.close()
 
-    async def close(self) -> None:
-        """Ask politely (close the socket), then kill."""
-        try:
-            self.writer.close()
-        except RuntimeError:
-            pass
-        for _ in range(20):
-            if not self.alive:
-                return
-            await asyncio.sleep(0.05)
+    async def finish(self) -> None:
+        """After kill(): wait until the tree is gone, then remove its groups and its directories."""
         self.kill()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await asyncio.shield(self.exited)
+        if not self.exited.done():
+            log.warning("worker %s did not exit after SIGKILL", self.popen.pid)
+        if self.group is not None:
+            for _ in range(200):  # the kernel needs a moment to reap a killed tree
+                if self.group.empty() and self.group.remove():
+                    break
+                self.group.kill()
+                await asyncio.sleep(0.025)
+            else:
+                log.warning("the cgroups of worker %s could not be removed", self.popen.pid)
+        self._close_fds()
+        await asyncio.to_thread(self.placement.remove)
+
+    def _close_fds(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._pidfd >= 0:
+            loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+        self.output.close()
+
+    def death_reason(self, starting: bool = False) -> str:
+        """Why the process is gone, as a sentence (with its own output while it was starting up)."""
+        code = self.popen.returncode
+        if code is None:
+            return "the worker stopped answering"
+        oom = self.group.oom_kills() if self.group is not None else 0
+        if oom:
+            return (f"the worker was killed for using more than its memory limit of {self.settings.worker_memory_mb} MB "
+                    "(all its processes together)")
+        if self.sandboxed and 128 < code < 128 + 65:
+            code = -(code - 128)  # bwrap reports a signal as 128 + its number
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+            hint = " (killed: most likely it ran out of memory)" if name == "SIGKILL" else ""
+            reason = f"the worker process died from {name}{hint}"
+        elif code == EXIT_SETUP_FAILED:
+            reason = "the worker could not set itself up"
+        elif code == EXIT_JOIN_FAILED and self.group is not None:
+            reason = "the worker could not join its cgroups"
+        else:
+            reason = f"the worker process exited with code {code}"
+        if starting:  # no user code has run yet: its output is the sandbox's or Python's own
+            tail = self.output.tail(500).strip()
+            reason += f": {tail}" if tail else ""
+        return reason
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):  # a kernel without CONFIG_PROC_CHILDREN: look at every process
+        pass
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found

@@ -1,7 +1,17 @@
-"""Framing between the server and a worker: length-prefixed JSON, nothing else.
+"""The typed protocol between the server and a worker (both sides import this; standard library only).
 
-JSON keeps the server from ever unpickling what a worker sends. Bulk bytes (snapshots, workspace
-objects) never travel here: they go through files in the worker's exchange dir.
+A frame is a header `!II` (meta length, payload length), a JSON object (the meta) and raw payload
+bytes. Requests carry `op` and `seq`; the reply to a request echoes its `seq`. Only the answer to
+a service run has a payload: the outputs and output files as JSON texts, so the server can pass
+them through to the HTTP answer without decoding and encoding them again.
+
+Files never travel by path. The server opens (or creates) the file and sends its descriptor over
+a second socket (SCM_RIGHTS) just before the request that uses it; the worker reads or writes
+through it. So no path a worker can touch is ever opened by the server on its behalf.
+
+The worker is untrusted: user code can replace this module's functions inside the worker. So the
+server parses every reply with replies.py, which checks types and sizes; nothing in a reply is
+trusted beyond being data.
 """
 
 from __future__ import annotations
@@ -9,23 +19,163 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-HEADER = struct.Struct("!I")
-MAX_FRAME = 512 * 1024 * 1024
-
-
-def encode(message: dict) -> bytes:
-    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
-    return HEADER.pack(len(body)) + body
+PROTOCOL_VERSION = 2
+HEADER = struct.Struct("!II")  # meta length, payload length
+MAX_REQUEST_META = 1 << 30  # what the worker accepts from the server (inputs can be large)
 
 
-def decode_header(header: bytes) -> int:
-    (size,) = HEADER.unpack(header)
-    if size > MAX_FRAME:
-        raise ValueError("worker frame too large")
-    return size
 
 
+def dumps(value: Any) -> bytes:
+    """Compact JSON; NaN and infinities are not JSON and raise ValueError."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def frame(meta: dict[str, Any], payload: bytes = b"") -> bytes:
+    body = dumps(meta)
+    return HEADER.pack(len(body), len(payload)) + body + payload
+
+
+# --- requests (server -> worker) ---------------------------------------------------------------
+@dataclass(eq=False, repr=False)  # cheap to define: every worker start does
+class Request:
+    op: ClassVar[str] = ""
+
+    @property
+    def fd_count(self) -> int:
+        """How many file descriptors travel with this request (on the side socket)."""
+        return 0
+
+    def meta(self, seq: int) -> dict[str, Any]:
+        return {"op": self.op, "seq": seq, **vars(self)}  # shallow: inputs are not copied (asdict would)
+
+
+@dataclass(eq=False, repr=False)
+class Ping(Request):
+    op: ClassVar[str] = "ping"
+
+
+@dataclass(eq=False, repr=False)
+class AssignSession(Request):
+    """Become a session worker; the descriptor is the file the live console goes to."""
+
+    op: ClassVar[str] = "assign_session"
+
+    @property
+    def fd_count(self) -> int:
+        return 1
+
+
+@dataclass(eq=False, repr=False)
+class LoadService(Request):
+    """Become a service worker: keep the definition, load the snapshot (the descriptor), run initCode."""
+
+    op: ClassVar[str] = "load_service"
+    code: str
+    init_code: str | None
+    input_types: dict[str, str]
+    output_types: dict[str, str]
+    output_files: list[str]
+    has_snapshot: bool
+
+    @property
+    def fd_count(self) -> int:
+        return 1 if self.has_snapshot else 0
+
+
+@dataclass(eq=False, repr=False)
+class RunService(Request):
+    """One consume: the service's code in a fresh copy of its namespace (the hot path)."""
+
+    op: ClassVar[str] = "run"
+    inputs: dict[str, Any]
+
+
+@dataclass(eq=False, repr=False)
+class Execute(Request):
+    """Session code in the session's persistent namespace."""
+
+    op: ClassVar[str] = "execute"
+    code: str
+    inputs: dict[str, Any]
+    outputs: list[str]
+
+
+@dataclass(eq=False, repr=False)
+class ListObjects(Request):
+    op: ClassVar[str] = "list_objects"
+
+
+@dataclass(eq=False, repr=False)
+class GetObject(Request):
+    """Write the dill bytes of one object into the descriptor."""
+
+    op: ClassVar[str] = "get_object"
+    name: str
+
+    @property
+    def fd_count(self) -> int:
+        return 1
+
+
+@dataclass(eq=False, repr=False)
+class SetObject(Request):
+    """Load one object from the dill bytes in the descriptor."""
+
+    op: ClassVar[str] = "set_object"
+    name: str
+
+    @property
+    def fd_count(self) -> int:
+        return 1
+
+
+@dataclass(eq=False, repr=False)
+class DeleteObject(Request):
+    op: ClassVar[str] = "delete_object"
+    name: str
+
+
+@dataclass(eq=False, repr=False)
+class TakeSnapshot(Request):
+    """Write the snapshot zip (objects and working dir) into the descriptor."""
+
+    op: ClassVar[str] = "snapshot"
+
+    @property
+    def fd_count(self) -> int:
+        return 1
+
+
+@dataclass(eq=False, repr=False)
+class LoadSnapshot(Request):
+    """Merge the snapshot zip in the descriptor into the namespace and the working dir."""
+
+    op: ClassVar[str] = "load_snapshot"
+
+    @property
+    def fd_count(self) -> int:
+        return 1
+
+
+REQUESTS: dict[str, type[Request]] = {
+    cls.op: cls
+    for cls in (Ping, AssignSession, LoadService, RunService, Execute, ListObjects, GetObject, SetObject,
+                DeleteObject, TakeSnapshot, LoadSnapshot)
+}
+
+
+def decode_request(meta: dict[str, Any]) -> tuple[int, Request]:
+    """The worker's side: (seq, request). The server is trusted here; a bad frame is a bug."""
+    fields = dict(meta)
+    seq, op = fields.pop("seq"), fields.pop("op")
+    return int(seq), REQUESTS[op](**fields)
+
+
+# --- the worker's blocking side of the sockets --------------------------------------------------
 def recv_exact(sock: socket.socket, size: int) -> bytes:
     chunks = []
     while size:
@@ -37,6 +187,20 @@ def recv_exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv_frame(sock: socket.socket) -> dict:
-    """Blocking read of one message (the worker side)."""
-    return json.loads(recv_exact(sock, decode_header(recv_exact(sock, HEADER.size))))
+def recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
+    meta_size, payload_size = HEADER.unpack(recv_exact(sock, HEADER.size))
+    if meta_size > MAX_REQUEST_META or payload_size > MAX_REQUEST_META:
+        raise ValueError("request frame too large")
+    meta = json.loads(recv_exact(sock, meta_size))
+    return meta, recv_exact(sock, payload_size)
+
+
+def recv_fds(side: socket.socket, count: int) -> list[int]:
+    """The descriptors sent with a request (close-on-exec: user code's subprocesses don't get them)."""
+    fds: list[int] = []
+    while len(fds) < count:
+        data, received, _flags, _addr = socket.recv_fds(side, 1, count - len(fds), socket.MSG_CMSG_CLOEXEC)
+        if not data:
+            raise EOFError("the side socket closed")
+        fds.extend(received)
+    return fds

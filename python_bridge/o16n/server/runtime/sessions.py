@@ -1,90 +1,50 @@
-"""Live Python sessions: one worker process each, owned by the user who created it."""
+"""Session workers: one sandboxed worker per live Python session, started for its owner.
+
+The domain keeps what a session is (its id, name, history, records); this module only starts
+and counts the worker processes, within the node's `max_sessions`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-
 from ..config import Settings
+from .client import WorkerClient
+from .errors import SessionLimitReached
 from .factory import WorkerFactory
-from .placement import Placement, assign
-from .process import WorkerProcess
+from .shares import OwnerId
 
 
-@dataclass
-class LiveSession:
-    id: str
-    name: str | None
-    owner_id: int
-    worker: WorkerProcess
-    placement: Placement
-    history: list[str] = field(default_factory=list)
-    last_console: str = ""
-
-    @property
-    def workdir(self) -> Path:
-        return self.placement.workdir
-
-    @property
-    def live_console(self) -> Path:
-        """Where the worker writes the console of a running execution as it comes."""
-        return self.placement.exchange / "console.txt"
-
-
-class SessionLimitReached(Exception):
-    pass
-
-
-class SessionManager:
+class SessionWorkers:
     def __init__(self, settings: Settings, factory: WorkerFactory) -> None:
         self.settings = settings
         self.factory = factory
-        self.sessions: dict[str, LiveSession] = {}
+        self.clients: dict[str, WorkerClient] = {}
         self._starting = 0
 
-    async def create(self, name: str | None, owner_id: int) -> LiveSession:
-        if len(self.sessions) + self._starting >= self.settings.max_sessions:
-            raise SessionLimitReached(
-                f"this server already runs {self.settings.max_sessions} sessions: close one first"
-            )
+    async def start(self, session_id: str, owner: OwnerId) -> WorkerClient:
+        """A new session worker of `owner`; SessionLimitReached when the node runs max_sessions."""
+        if len(self.clients) + self._starting >= self.settings.max_sessions:
+            raise SessionLimitReached(f"this server already runs {self.settings.max_sessions} sessions: close one first")
         self._starting += 1
         try:
-            worker = await self.factory.take()
+            client = await self.factory.take()
+            try:
+                await client.assign_session()
+            except BaseException:
+                client.kill()
+                raise
         finally:
             self._starting -= 1
-        session_id = uuid.uuid4().hex
-        placement = Placement.new(self.settings, "sessions", session_id)
-        try:
-            await assign(worker, self.settings, placement)
-        except BaseException:
-            worker.kill()
-            placement.remove()
-            raise
-        session = LiveSession(session_id, name, owner_id, worker, placement)
-        self.sessions[session_id] = session
-        return session
+        client.owner = owner
+        self.clients[session_id] = client
+        client.on_close.append(lambda _closed: self._forget(session_id))
+        return client
 
-    def get(self, session_id: str) -> LiveSession | None:
-        return self.sessions.get(session_id)
+    def _forget(self, session_id: str) -> None:
+        self.clients.pop(session_id, None)
 
-    async def close(self, session_id: str, force: bool = False) -> None:
-        session = self.sessions.pop(session_id, None)
-        if session is None:
-            return
-        if force:
-            session.worker.kill()
-        else:
-            await session.worker.close()
-        await asyncio.to_thread(session.placement.remove)
-
-    def counts(self) -> dict:
-        return {
-            "sessions": len(self.sessions),
-            "busy": sum(1 for s in self.sessions.values() if s.worker.busy),
-        }
+    def counts(self) -> dict[str, int]:
+        return {"sessions": len(self.clients), "busy": sum(1 for c in self.clients.values() if c.busy)}
 
     async def close_all(self) -> None:
-        for session_id in list(self.sessions):
-            await self.close(session_id, force=True)
+        for client in list(self.clients.values()):
+            await client.close(force=True)

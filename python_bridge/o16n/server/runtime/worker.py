@@ -1,8 +1,10 @@
 """The worker process: runs user code for one session or one service pool slot.
 
-Started by the server as `python -m o16n.server.runtime.worker FD`, it serves requests on the
-inherited socket FD one at a time until the socket closes. Everything here runs in the worker;
-the server only ever sees JSON and opaque bytes.
+Started by the server (inside its sandbox) as `python -m o16n.server.runtime.worker CONFIG`, where
+CONFIG is a JSON object (see `WorkerConfig`). It drops privileges and applies its limits before
+anything else, then serves requests on the inherited socket one at a time until it closes.
+Everything here runs in the worker; the server only ever sees JSON and opaque bytes, and checks
+both (user code can rewrite anything in this process, this module included).
 """
 
 from __future__ import annotations
@@ -10,41 +12,60 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import os
 import resource
 import signal
 import socket
+import stat
 import sys
-import tempfile
-import traceback
-import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o16n.server.runtime.protocol import encode, recv_frame
+from o16n.server.runtime import protocol as p
 from o16n.wire.values import coerce_output, to_python
 
 WORKSPACE_DIR = "workspace/"  # inside a snapshot zip: one dill file per object
 FILES_DIR = "files/"  # inside a snapshot zip: the working directory's files
+EXIT_SETUP_FAILED = 75  # the server reports this exit code as "the worker could not set itself up"
 
 
 class Cancelled(BaseException):
     """Raised inside user code when the server asks to cancel the running execution."""
 
 
+@dataclass(frozen=True)
+class WorkerConfig:
+    sock: int  # the request socket
+    side: int  # the socket descriptors arrive on
+    console_limit: int  # characters of console output kept per execution
+    file_limit: int  # bytes of one output file
+    memory_bytes: int = 0  # RLIMIT_AS of each process (0: none)
+    max_processes: int = 0  # RLIMIT_NPROC, only when this worker has a uid of its own (0: none)
+    uid: int | None = None  # drop to this uid/gid before anything else (the server ran us as root)
+    landlock_private: str | None = None  # fallback sandbox: lock this dir away ...
+    landlock_writable: tuple[str, ...] = ()  # ... except these
+
+
 class CappedText(io.TextIOBase):
     """A stdout/stderr stand-in that keeps at most `limit` characters.
 
-    With `live`, what is kept is also appended to that file as it comes, so the server can show
-    a session's console while its code still runs.
+    With `live`, what is kept is also written to that descriptor as it comes (from offset 0), so
+    the server can show a session's console while its code still runs.
     """
 
-    def __init__(self, limit: int, live: Path | None = None) -> None:
+    def __init__(self, limit: int, live: int | None = None) -> None:
         self.limit = limit
         self.parts: list[str] = []
         self.size = 0
         self.truncated = False
-        self.live = open(live, "w", encoding="utf-8") if live else None
+        self.live = live
+        self.live_offset = 0
+        if live is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(live, 0)
 
     def writable(self) -> bool:
         return True
@@ -56,16 +77,13 @@ class CappedText(io.TextIOBase):
             self.parts.append(piece)
             self.size += len(piece)
             if self.live is not None:
-                self.live.write(piece)
-                self.live.flush()
+                data = piece.encode("utf-8", "replace")
+                with contextlib.suppress(OSError):
+                    os.pwrite(self.live, data, self.live_offset)
+                    self.live_offset += len(data)
         if len(text) > max(room, 0):
             self.truncated = True
         return len(text)
-
-    def close(self) -> None:
-        if self.live is not None:
-            self.live.close()
-        super().close()
 
     def getvalue(self) -> str:
         value = "".join(self.parts)
@@ -79,7 +97,7 @@ def file_state(root: Path) -> dict[str, tuple[int, int]]:
         for name in files:
             path = Path(dirpath, name)
             try:
-                info = path.stat()
+                info = path.lstat()
             except OSError:
                 continue
             state[str(path.relative_to(root))] = (info.st_mtime_ns, info.st_size)
@@ -91,20 +109,50 @@ def safe_member(name: str) -> bool:
     return bool(parts) and not Path(name).is_absolute() and ".." not in parts and "\x00" not in name
 
 
+def read_output_file(name: str, limit: int) -> str | None:
+    """Base64 of a declared output file in the working dir; None when the code did not write one."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_size > limit:
+            raise ValueError(f"output file '{name}' is larger than {limit} bytes")
+        return base64.b64encode(handle.read(limit + 1)[:limit]).decode()
+
+
 class Worker:
-    def __init__(self, sock: socket.socket, console_limit: int) -> None:
-        self.sock = sock
-        self.console_limit = console_limit
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.sock = socket.socket(fileno=config.sock)
+        self.side = socket.socket(fileno=config.side)
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
         self.baseline_files: set[str] = set()  # service mode: files that belong to the snapshot
         self.executing = False
         self.unhealthy = False  # set after a MemoryError: the server replaces this worker
         self.code_cache: dict[str, Any] = {}
-        self.assigned = False
-        self.console = ""
+        self.role: str | None = None
+        self.service: p.LoadService | None = None
+        self.console_fd: int | None = None  # session mode: the live console file
+        self.handlers: dict[str, Callable[[Any, list[int]], tuple[dict[str, Any], bytes]]] = {
+            "ping": self.op_ping,
+            "assign_session": self.op_assign_session,
+            "load_service": self.op_load_service,
+            "run": self.op_run,
+            "execute": self.op_execute,
+            "list_objects": self.op_list_objects,
+            "get_object": self.op_get_object,
+            "set_object": self.op_set_object,
+            "delete_object": self.op_delete_object,
+            "snapshot": self.op_snapshot,
+            "load_snapshot": self.op_load_snapshot,
+        }
 
     # The server interrupts with SIGINT; only code that is running may be cancelled.
-    def on_sigint(self, _signum, _frame) -> None:
+    def on_sigint(self, _signum: int, _frame: Any) -> None:
         if self.executing:
             raise Cancelled()
 
@@ -112,64 +160,81 @@ class Worker:
         signal.signal(signal.SIGINT, self.on_sigint)
         while True:
             try:
-                message = recv_frame(self.sock)
+                meta, _payload = p.recv_request(self.sock)
             except EOFError:
                 return
-            op = message.get("op")
-            handler = getattr(self, f"op_{op}", None)
+            seq, request = p.decode_request(meta)
+            fds = p.recv_fds(self.side, request.fd_count) if request.fd_count else []
+            payload = b""
             try:
-                if handler is None:
-                    raise ValueError(f"unknown worker operation {op!r}")
-                reply = {"ok": True, **(handler(message) or {})}
+                fields, payload = self.handlers[request.op](request, fds)
+                reply = {"seq": seq, "ok": True, **fields}
             except Cancelled:
-                reply = {"ok": False, "error": "the execution was cancelled"}
+                reply = {"seq": seq, "ok": False, "error": "the execution was cancelled"}
             except Exception as exc:  # a failing operation answers; the worker lives on
-                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            self.sock.sendall(encode(reply))
+                reply = {"seq": seq, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                for fd in fds:
+                    if fd != self.console_fd:
+                        with contextlib.suppress(OSError):
+                            os.close(fd)
+            self.sock.sendall(p.frame(reply, payload))
 
-    # --- operations ----------------------------------------------------------------------
-    def op_ping(self, message):
-        return {"pid": os.getpid()}
+    # --- roles ---------------------------------------------------------------------------
+    def op_ping(self, _request: p.Ping, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        return {"protocol": p.PROTOCOL_VERSION, "uid": os.getuid()}, b""
 
-    def op_assign(self, message):
-        """Settle in the given working dir, then (if asked) lock the server's data dir away."""
-        if self.assigned:
-            raise RuntimeError("this worker already has a place")
-        workdir, exchange = Path(message["workdir"]), Path(message["exchange"])
-        os.chdir(workdir)
-        scratch = str(exchange / "tmp")
-        for variable in ("TMPDIR", "MPLCONFIGDIR", "JOBLIB_TEMP_FOLDER"):
-            os.environ[variable] = scratch  # libraries' temp and cache files stay out of the workdir
-        tempfile.tempdir = None
-        sandbox, problem = "none", None
-        if message.get("sandbox") != "off":
-            try:
-                from o16n.server.runtime.sandbox import restrict
+    def take_role(self, role: str) -> None:
+        if self.role is not None:
+            raise RuntimeError(f"this worker is already a {self.role} worker")
+        self.role = role
 
-                restrict(Path(message["private"]), [workdir, exchange])
-                sandbox = "landlock"
-            except OSError as exc:
-                if message.get("sandbox") == "required":
-                    raise RuntimeError(f"the worker sandbox is required but failed: {exc}") from None
-                problem = str(exc)
-        self.assigned = True
-        return {"sandbox": sandbox, "problem": problem}
+    def op_assign_session(self, _request: p.AssignSession, fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        self.take_role("session")
+        self.console_fd = fds[0]
+        return {}, b""
 
-    def op_execute(self, message):
-        """Run code. Session mode keeps its namespace; service mode runs in a copy of the base."""
-        service_mode = message.get("mode") == "service"
-        namespace = dict(self.namespace) if service_mode else self.namespace
-        types = message.get("input_types") or {}
-        for name, value in (message.get("inputs") or {}).items():
-            namespace[name] = to_python(value, types.get(name))
-        before = file_state(Path.cwd())
-        if service_mode:
-            before = self.remove_leftover_files(before)
-        live = Path(message["live_console"]) if message.get("live_console") else None
-        console = CappedText(self.console_limit, live)
+    def op_load_service(self, request: p.LoadService, fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        """Become a service slot: load its snapshot, run its init code once."""
+        self.take_role("service")
+        self.service = request
+        if request.has_snapshot:
+            self.load_zip(fds[0])
+        if request.init_code:
+            reply = self.run_code(request.init_code, self.namespace, [], {}, live=None)
+            if not reply["success"]:
+                raise RuntimeError(f"the service's init code failed: {reply['error_message']}")
+        self.baseline_files = set(file_state(Path.cwd()))
+        return {}, b""
+
+    # --- running code ----------------------------------------------------------------------
+    def op_run(self, request: p.RunService, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        """A consume: the service's code in a fresh copy of its namespace, its leftovers removed."""
+        service = self.service
+        if service is None:
+            raise RuntimeError("this worker has no service loaded")
+        namespace = dict(self.namespace)
+        for name, value in request.inputs.items():
+            namespace[name] = to_python(value, service.input_types.get(name))
+        before = self.remove_leftover_files()
+        return self.execution_reply(self.run_code(service.code, namespace, list(service.output_types), service.output_types,
+                                                  live=None, output_files=service.output_files, before=before))
+
+    def op_execute(self, request: p.Execute, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        """Session code, in the session's persistent namespace."""
+        for name, value in request.inputs.items():
+            self.namespace[name] = value
+        return self.execution_reply(self.run_code(request.code, self.namespace, request.outputs, {}, live=self.console_fd))
+
+    def run_code(self, source: str, namespace: dict[str, Any], outputs: list[str], output_types: dict[str, str],
+                 live: int | None, output_files: list[str] | None = None,
+                 before: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+        if before is None:
+            before = file_state(Path.cwd())
+        console = CappedText(self.config.console_limit, live)
         success, error = True, ""
         try:
-            code = self.compiled(message.get("code") or "")
+            code = self.compiled(source)
             with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
                 self.executing = True
                 try:
@@ -183,44 +248,53 @@ class Worker:
             self.unhealthy = True
         except BaseException as exc:  # user code may raise anything, even SystemExit
             success, error = False, self.format_error(exc)
-        self.console = console.getvalue()
-        console.close()
-        outputs: dict[str, Any] = {}
-        output_types = message.get("output_types") or {}
-        for name in message.get("outputs") or []:
+        values: dict[str, Any] = {}
+        for name in outputs:
             if not success:
                 break
             if name not in namespace:
                 success, error = False, f"output '{name}' was not assigned by the code"
                 break
             try:
-                outputs[name] = coerce_output(name, namespace[name], output_types.get(name))
+                values[name] = coerce_output(name, namespace[name], output_types.get(name))
             except ValueError as exc:
                 success, error = False, str(exc)
         after = file_state(Path.cwd())
-        changed = sorted(name for name, state in after.items() if before.get(name) != state)
-        files = {}
-        for name in message.get("output_files") or []:
-            path = Path.cwd() / name
-            files[name] = base64.b64encode(path.read_bytes()).decode() if path.is_file() else None
+        files: dict[str, str | None] = {}
+        for name in output_files or []:
+            try:
+                files[name] = read_output_file(name, self.config.file_limit)
+            except ValueError as exc:
+                success, error = False, str(exc)
         return {
             "success": success,
-            "errorMessage": error,
-            "consoleOutput": self.console,
-            "outputs": outputs,
-            "changedFiles": changed,
-            "outputFiles": files,
-            "unhealthy": self.unhealthy,
+            "error_message": error,
+            "console": console.getvalue(),
+            "changed_files": sorted(name for name, state in after.items() if before.get(name) != state),
+            "outputs": values if success else {},
+            "files": files,
         }
 
+    def execution_reply(self, result: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        try:
+            outputs = p.dumps(result["outputs"])
+        except (ValueError, TypeError) as exc:  # e.g. NaN in a nested list
+            result["success"], result["error_message"] = False, f"the outputs are not JSON: {exc}"
+            outputs = b"{}"
+        files = p.dumps(result["files"])
+        meta = {key: result[key] for key in ("success", "error_message", "console", "changed_files")}
+        return {**meta, "unhealthy": self.unhealthy, "outputs_size": len(outputs)}, outputs + files
+
     def format_error(self, exc: BaseException) -> str:
+        import traceback  # only when user code fails: not on every worker start
+
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<o16n>"]
         lines = ["Traceback (most recent call last):\n"] if frames else []
         lines += traceback.format_list(frames)
         lines += traceback.format_exception_only(type(exc), exc)
         return "".join(lines).rstrip()
 
-    def compiled(self, source: str):
+    def compiled(self, source: str) -> Any:
         """Compile once per distinct source: a service sends the same code with every request."""
         code = self.code_cache.get(source)
         if code is None:
@@ -229,10 +303,11 @@ class Worker:
             code = self.code_cache[source] = compile(source, "<o16n>", "exec")
         return code
 
-    def remove_leftover_files(self, state: dict) -> dict:
-        """Service mode: drop files an earlier request created, so requests don't see each other."""
+    def remove_leftover_files(self) -> dict[str, tuple[int, int]]:
+        """Service mode: drop files an earlier request created, so requests don't see each other.
+        Returns the state of what is left (one walk of the directory, not two)."""
         kept = {}
-        for name, info in state.items():
+        for name, info in file_state(Path.cwd()).items():
             if name in self.baseline_files:
                 kept[name] = info
             else:
@@ -240,45 +315,46 @@ class Worker:
                     (Path.cwd() / name).unlink()
         return kept
 
-    def op_console(self, _message):
-        return {"consoleOutput": self.console}
-
-    def op_list_objects(self, _message):
-        return {"names": sorted(self.user_names())}
-
+    # --- objects -------------------------------------------------------------------------
     def user_names(self) -> list[str]:
         return [n for n in self.namespace if not n.startswith("__")]
 
-    def op_get_object(self, message):
+    def op_list_objects(self, _request: p.ListObjects, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        return {"names": sorted(self.user_names())}, b""
+
+    def op_get_object(self, request: p.GetObject, fds: list[int]) -> tuple[dict[str, Any], bytes]:
         import dill
 
-        name = message["name"]
+        name = request.name
         if name not in self.namespace or name.startswith("__"):
-            return {"found": False}
-        with open(message["path"], "wb") as handle:
+            return {"found": False}, b""
+        with os.fdopen(os.dup(fds[0]), "wb") as handle:
             dill.dump(self.namespace[name], handle)
-        return {"found": True}
+        return {"found": True}, b""
 
-    def op_set_object(self, message):
+    def op_set_object(self, request: p.SetObject, fds: list[int]) -> tuple[dict[str, Any], bytes]:
         import dill
 
-        with open(message["path"], "rb") as handle:
-            self.namespace[message["name"]] = dill.load(handle)
-        return {}
+        with os.fdopen(os.dup(fds[0]), "rb") as handle:
+            self.namespace[request.name] = dill.load(handle)
+        return {}, b""
 
-    def op_delete_object(self, message):
-        name = message["name"]
+    def op_delete_object(self, request: p.DeleteObject, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        name = request.name
         found = name in self.namespace and not name.startswith("__")
         if found:
             del self.namespace[name]
-        return {"found": found}
+        return {"found": found}, b""
 
-    def op_snapshot(self, message):
+    # --- snapshots -----------------------------------------------------------------------
+    def op_snapshot(self, _request: p.TakeSnapshot, fds: list[int]) -> tuple[dict[str, Any], bytes]:
         """Write the workspace (one dill file per object) and the working dir into one zip."""
+        import zipfile
+
         import dill
 
         skipped = []
-        with zipfile.ZipFile(message["path"], "w", zipfile.ZIP_DEFLATED) as archive:
+        with os.fdopen(os.dup(fds[0]), "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in self.user_names():
                 value = self.namespace[name]
                 if type(value).__name__ == "module":
@@ -291,54 +367,76 @@ class Worker:
                 archive.writestr(WORKSPACE_DIR + name + ".dill", data)
             root = Path.cwd()
             for name in sorted(file_state(root)):
-                archive.write(root / name, FILES_DIR + name)
-        return {"skipped": skipped}
+                if (root / name).is_file() and not (root / name).is_symlink():
+                    archive.write(root / name, FILES_DIR + name)
+        return {"skipped": skipped}, b""
 
-    def op_load_snapshot(self, message):
+    def op_load_snapshot(self, _request: p.LoadSnapshot, fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        self.load_zip(fds[0])
+        return {}, b""
+
+    def load_zip(self, fd: int) -> None:
         """Merge a snapshot into the namespace and write its files into the working dir."""
+        import zipfile
+
         import dill
 
-        loaded = []
-        with zipfile.ZipFile(message["path"]) as archive:
+        with os.fdopen(os.dup(fd), "rb") as handle, zipfile.ZipFile(handle) as archive:
             for info in archive.infolist():
                 if not safe_member(info.filename) or info.is_dir():
                     continue
                 if info.filename.startswith(WORKSPACE_DIR) and info.filename.endswith(".dill"):
                     name = info.filename[len(WORKSPACE_DIR) : -len(".dill")]
                     self.namespace[name] = dill.loads(archive.read(info))
-                    loaded.append(name)
                 elif info.filename.startswith(FILES_DIR):
                     target = Path.cwd() / info.filename[len(FILES_DIR) :]
                     target.parent.mkdir(parents=True, exist_ok=True)
+                    with contextlib.suppress(FileNotFoundError):
+                        target.unlink()  # never write through a link user code left there
                     target.write_bytes(archive.read(info))
-        return {"objects": loaded}
-
-    def op_load_service(self, message):
-        """Become a service slot: load its snapshot, run its init code once."""
-        if message.get("path"):
-            self.op_load_snapshot(message)
-        init = message.get("init_code")
-        if init:
-            result = self.op_execute({"code": init})
-            if not result["success"]:
-                raise RuntimeError(f"the service's init code failed: {result['errorMessage']}")
-        self.baseline_files = set(file_state(Path.cwd()))
-        return {}
 
 
-def limit_memory(megabytes: int) -> None:
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+# --- start-up: privileges and limits, before any user code ------------------------------------
+def drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise OSError("could not drop privileges")
+    with contextlib.suppress(PermissionError):
+        os.setuid(0)
+        raise OSError("privileges came back after dropping them")
+
+
+def set_limit(kind: int, value: int) -> None:
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(kind, (value, value))
+
+
+def set_up(config: WorkerConfig) -> None:
+    if config.uid is not None:
+        drop_privileges(config.uid)
+    set_limit(resource.RLIMIT_CORE, 0)  # no core dumps of user data
+    if config.memory_bytes > 0:
+        set_limit(resource.RLIMIT_AS, config.memory_bytes)
+    if config.max_processes > 0:
+        set_limit(resource.RLIMIT_NPROC, config.max_processes)
+    if config.landlock_private:
+        from o16n.server.runtime.landlock import restrict
+
+        restrict(Path(config.landlock_private), [Path(p) for p in config.landlock_writable])
 
 
 def main() -> None:
-    fd = int(sys.argv[1])
-    limit_memory(int(os.environ.get("O16N_WORKER_MEMORY_MB", "0")))
-    console_limit = int(os.environ.get("O16N_WORKER_CONSOLE_LIMIT", str(1024 * 1024)))
-    sock = socket.socket(fileno=fd)
-    Worker(sock, console_limit).serve()
+    raw = json.loads(sys.argv[1])
+    raw["landlock_writable"] = tuple(raw.get("landlock_writable", ()))
+    config = WorkerConfig(**raw)
+    try:
+        set_up(config)
+    except OSError as exc:
+        print(f"o16n worker: could not set itself up: {exc}", file=sys.stderr)
+        os._exit(EXIT_SETUP_FAILED)
+    Worker(config).serve()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,70 @@
+"""The server's end of one worker's sockets: framed requests out, framed replies in, descriptors out.
+
+Descriptors go the other way only: the server reads replies with plain reads, so descriptors a
+worker might try to send are dropped by the kernel and never reach the server's table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from .protocol import HEADER
+from .replies import ProtocolViolation
+
+
+class ChannelClosed(EOFError):
+    """The worker closed its end (it exited or died)."""
+
+
+class Channel:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, side: socket.socket,
+                 meta_limit: int, payload_limit: int) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.side = side
+        self.meta_limit = meta_limit
+        self.payload_limit = payload_limit
+
+    @classmethod
+    async def open(cls, sock: socket.socket, side: socket.socket, meta_limit: int, payload_limit: int) -> Channel:
+        side.setblocking(False)
+        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
+        return cls(reader, writer, side, meta_limit, payload_limit)
+
+    async def exchange(self, request: bytes, fds: Sequence[int] = ()) -> tuple[dict[str, Any], bytes]:
+        """Send one request frame (descriptors first), read one reply frame: (meta, payload)."""
+        try:
+            if fds:
+                self._send_fds(fds)
+            self.writer.write(request)
+            await self.writer.drain()
+            meta_size, payload_size = HEADER.unpack(await self.reader.readexactly(HEADER.size))
+            if meta_size > self.meta_limit or payload_size > self.payload_limit:
+                raise ProtocolViolation(f"the worker's answer is too large ({meta_size + payload_size} bytes)")
+            body = await self.reader.readexactly(meta_size + payload_size)
+        except (asyncio.IncompleteReadError, ConnectionError, EOFError) as exc:
+            raise ChannelClosed(str(exc) or type(exc).__name__) from None
+        try:
+            meta = json.loads(body[:meta_size])
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise ProtocolViolation("the worker's answer is not JSON") from None
+        if not isinstance(meta, dict):
+            raise ProtocolViolation("the worker's answer is not a JSON object")
+        return meta, body[meta_size:]
+
+    def _send_fds(self, fds: Sequence[int]) -> None:
+        try:
+            socket.send_fds(self.side, [b"F"], list(fds))
+        except BlockingIOError:  # it never reads its descriptors: broken or hostile
+            raise ProtocolViolation("the worker does not take the files it is sent") from None
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except RuntimeError:  # the event loop is already closed (shutdown)
+            pass
+        self.side.close()

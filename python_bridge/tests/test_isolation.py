@@ -135,8 +135,9 @@ def test_sysv_ipc_is_private_to_each_worker(admin, alice):
 def test_the_data_dir_and_homes_are_hidden_and_the_system_read_only(server, admin):
     sid = session(admin)
     data = str(server.data_dir)
+    (server.data_dir / "planted-secret").write_text("the server's own")  # a secret file that surely exists
     probes = {
-        "key": f"open({data + '/signing-key'!r}).read()",
+        "key": f"open({data + '/planted-secret'!r}).read()",
         "database": f"open({data + '/o16n.db'!r}, 'rb').read(16)",
         "listing": f"os.listdir({data!r})",
         "root home": "os.listdir('/root')",
@@ -202,7 +203,8 @@ def test_auto_falls_back_to_landlock_and_says_so(server_factory):
             pytest.skip(f"this kernel has no Landlock either: {details['workerIsolation']['warnings']}")
         assert any("Landlock" in w for w in details["workerIsolation"]["warnings"])
         sid = session(client)
-        answer = run(client, sid, f"open({str(live.data_dir / 'signing-key')!r}).read()")
+        (live.data_dir / "planted-secret").write_text("the server's own")
+        answer = run(client, sid, f"open({str(live.data_dir / 'planted-secret')!r}).read()")
         assert not answer["success"] and "PermissionError" in answer["errorMessage"]
 
 

@@ -35,8 +35,10 @@ def server(tmp_path_factory):
     from server_process import LiveServer
 
     live = LiveServer(tmp_path_factory.mktemp("isofiles") / "data").start()
-    # A secret the server keeps in its data dir, like admin-password when no password was given.
+    # Secrets the server keeps in its data dir, like admin-password when no password was given
+    # (the token signing keys live in the database since several nodes share them).
     (live.data_dir / "admin-password").write_text(secrets.token_hex(16))
+    (live.data_dir / "planted-secret").write_text(secrets.token_hex(16))
     with live.client() as client:
         require_namespaces(client)
     yield live
@@ -58,7 +60,7 @@ def sid(admin):
 
 def secrets_of(server) -> list[bytes]:
     data = server.data_dir
-    return [(data / "admin-password").read_bytes(), (data / "signing-key").read_bytes(), b"SQLite format 3",
+    return [(data / "admin-password").read_bytes(), (data / "planted-secret").read_bytes(), b"SQLite format 3",
             server.admin_password.encode()]
 
 
@@ -99,7 +101,7 @@ def test_live_console_cannot_be_pointed_at_the_admin_password(server, admin, sid
 
 # --- workspace objects and snapshots -----------------------------------------------------------
 FORGE_OBJECT_REPLIES = FIND_WORKER + (
-    "targets = [os.path.join(data, n) for n in ('o16n.db', 'signing-key', 'admin-password')]\n"
+    "targets = [os.path.join(data, n) for n in ('o16n.db', 'planted-secret', 'admin-password')]\n"
     "def plant(target, name):\n"
     "    if kind == 'symlink':\n        os.symlink(target, name)\n"
     "    elif kind == 'hardlink':\n        os.link(target, name)\n"
@@ -117,7 +119,7 @@ FORGE_OBJECT_REPLIES = FIND_WORKER + (
 
 @pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo"])
 def test_forged_workspace_and_snapshot_replies_serve_no_server_file(server, admin, sid, kind):
-    """A worker answering get_object/snapshot with links or FIFOs in place of o16n.db or signing-key:
+    """A worker answering get_object/snapshot with links or FIFOs in place of o16n.db or a secret file:
     nothing of them comes out, and nothing hangs."""
     answer = run(admin, sid, FORGE_OBJECT_REPLIES + "x = 1", data=str(server.data_dir), kind=kind)
     assert answer["success"], answer["errorMessage"]
@@ -148,7 +150,7 @@ def test_objects_and_snapshots_round_trip(admin, sid):
 # --- the session's working dir ----------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo"])
 def test_session_files_never_follow_links_or_block_on_fifos(server, admin, sid, kind):
-    target = str(server.data_dir / "signing-key")
+    target = str(server.data_dir / "planted-secret")
     plant = {
         "symlink": f"os.symlink({target!r}, 'planted')",
         "hardlink": "open('original', 'w').write('mine')\nos.link('original', 'planted')",
@@ -165,7 +167,7 @@ def test_session_files_never_follow_links_or_block_on_fifos(server, admin, sid, 
 
 @pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo"])
 def test_uploads_replace_planted_links_instead_of_writing_through_them(server, admin, sid, kind):
-    key = server.data_dir / "signing-key"
+    key = server.data_dir / "planted-secret"
     before = key.read_bytes()
     plant = {
         "symlink": f"os.symlink({str(key)!r}, 'key')",
@@ -184,7 +186,7 @@ def test_uploads_replace_planted_links_instead_of_writing_through_them(server, a
 # --- output files of a service ---------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo"])
 def test_output_files_never_carry_server_files_or_hang(server, admin, kind):
-    target = str(server.data_dir / "signing-key")
+    target = str(server.data_dir / "planted-secret")
     plant = {
         "symlink": f"os.symlink({target!r}, 'report.txt')",
         "hardlink": f"os.link({target!r}, 'report.txt')",
@@ -207,7 +209,7 @@ FORGED = {  # what the forged handler of a consume does, before returning `outpu
     "envelope injection": "    outputs, files = b'{\"y\":1},\"outputParameters\":{\"y\":666},\"x\":{', b''\n",
     "NaN": "    outputs, files = b'{\"y\": NaN}', b''\n",
     "nesting 100,000 deep": "    outputs, files = b'{\"y\":' + b'[' * 100000 + b']' * 100000 + b'}', b''\n",
-    "undeclared output file": "    outputs, files = b'{}', b'{\"../../signing-key\":\"eA==\"}'\n",
+    "undeclared output file": "    outputs, files = b'{}', b'{\"../../planted-secret\":\"eA==\"}'\n",
     "wrong types": "    return {'success': 'yes', 'error_message': 1, 'console': None, 'changed_files': 'x', 'unhealthy': 0,\n"
                    "            'outputs_size': -1}, b''\n",
     "a frame announcing 8 GB": "    worker.sock.sendall(struct.pack('!II', 0xFFFFFFF0, 0xFFFFFFF0))\n    import time; time.sleep(60)\n",
@@ -231,7 +233,7 @@ def test_forged_replies_cost_the_worker_not_the_envelope(admin, case):
     assert answer.status_code == 500 and body["success"] is False, body
     assert "protocol" in body["errorMessage"], body["errorMessage"]
     assert body["outputParameters"] == {} and body["outputFiles"] == {}
-    assert b"666" not in answer.content and b"signing-key" not in answer.content
+    assert b"666" not in answer.content and b"planted-secret" not in answer.content
 
 
 def test_a_worker_replacing_its_loop_in_session_code_gains_nothing(server, admin, sid):

@@ -332,6 +332,9 @@ class Connection:
             self._apply(LoginFailed(f"device sign-in at {issuer.settings.issuer}: {exc.message}"))
         except RelayError as exc:
             self._apply(LoginFailed(f"device sign-in: {exc.message}"))
+        except Exception as exc:  # never leave the lab waiting for a sign-in that cannot end
+            self.log.exception("o16n: the device sign-in failed")
+            self._apply(LoginFailed(f"device sign-in failed: {type(exc).__name__}: {exc}"))
         finally:
             if self._device_task is asyncio.current_task():
                 self._device_task = None

@@ -193,6 +193,9 @@ def test_a_provider_that_raises():
     provider, _ = counting([RuntimeError("no cached account: sign in first")])
     with pytest.raises(TokenProviderError, match="the token provider failed: RuntimeError: no cached account"):
         connect("http://o16n.test", token_provider=provider, transport=httpx.MockTransport(Recorder()))
+    leaky, _ = counting([RuntimeError(f"cached token {fake_jwt(exp=1)} was rejected")])
+    with pytest.raises(TokenProviderError, match=r"cached token \[token hidden\] was rejected"):
+        connect("http://o16n.test", token_provider=leaky, transport=httpx.MockTransport(Recorder()))
     with pytest.raises(InvalidInput, match="token_provider alone"):
         connect("http://o16n.test", token="x", token_provider=provider)
 

@@ -116,7 +116,7 @@ def ask(provider: Callable[[], object]) -> BearerToken:
     except TokenProviderError:
         raise
     except Exception as exc:
-        raise TokenProviderError(f"the token provider failed: {type(exc).__name__}: {exc}") from exc
+        raise TokenProviderError(f"the token provider failed: {type(exc).__name__}: {hide_tokens(str(exc))}") from exc
     return bearer_token(answer)
 
 

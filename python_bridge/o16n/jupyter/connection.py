@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from o16n.client import Client, NotFound, O16nError
+from o16n.client.tokens import hide_tokens
 from o16n.client.transport import Transport
 
 from .credentials import KernelCredentials
@@ -334,7 +335,7 @@ class Connection:
             self._apply(LoginFailed(f"device sign-in: {exc.message}"))
         except Exception as exc:  # never leave the lab waiting for a sign-in that cannot end
             self.log.exception("o16n: the device sign-in failed")
-            self._apply(LoginFailed(f"device sign-in failed: {type(exc).__name__}: {exc}"))
+            self._apply(LoginFailed(f"device sign-in failed: {type(exc).__name__}: {hide_tokens(str(exc))}"))
         finally:
             if self._device_task is asyncio.current_task():
                 self._device_task = None

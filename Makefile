@@ -54,7 +54,7 @@ test-js: node_modules/.package-lock.json
 	npm run lint && npm test
 
 # Browser tests: Debian's chromium (Playwright may not download one), a fresh JupyterLab on :8888.
-test-ui: install
+test-ui: install $(OIDC_TEST_PROVIDER)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	cd ui-tests && npm ci --no-audit --no-fund
 	cd ui-tests && CI=1 npx playwright test

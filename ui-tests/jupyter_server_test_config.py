@@ -3,8 +3,11 @@
 Opens JupyterLab on port 8888 without token in a throwaway root folder. Never use it in production.
 The restart test starts a second JupyterLab with O16N_UI_PORT (its port) and O16N_UI_STATE_DIR (a
 folder holding its root, workspaces and embedded o16n data, kept across its restarts).
+O16N_UI_OIDC (JSON) holds c.O16n settings for a remote server with OpenID Connect sign-in
+(oidc_stack.py, for the device sign-in test).
 """
 
+import json
 import os
 import tempfile
 
@@ -31,5 +34,7 @@ try:
     c.ServerApp.jpserver_extensions.update({"o16n.jupyter": True})  # noqa: F821
     # The embedded server of the tests keeps its data apart from the user's own.
     c.O16n.data_dir = os.path.join(state_dir, "o16n") if state_dir else tempfile.mkdtemp(prefix="o16n-ui-tests-")  # noqa: F821
+    for trait, value in json.loads(os.environ.get("O16N_UI_OIDC") or "{}").items():
+        setattr(c.O16n, trait, value)  # noqa: F821
 except ImportError:
     pass

@@ -3,6 +3,10 @@
 Line magics (``%o16n SUBCOMMAND ...``)::
 
     %o16n login [URL] [--user NAME]        log in (password from O16N_PASSWORD or a prompt)
+    %o16n login [URL] --token-command "CMD" [--shell]
+                                           bearer tokens from a command (its stdout: the token, or
+                                           JSON with access_token and expires_in), run again when
+                                           the token nears expiry or is refused
     %o16n logout                           revoke the token and forget the connection
     %o16n status                           who and where you are connected, server health
     %o16n services [NAME]                  table of services (all, or all versions of NAME)
@@ -39,7 +43,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .client import Client, O16nError, ServiceFailed, capture, connect
+from .client import Client, NotFound, O16nError, ServiceFailed, TokenCommand, capture, connect
 from .client.client import ServiceList
 from .client.encoding import ParamType, param_type
 from .client.results import BatchResult, ServiceResult
@@ -47,7 +51,7 @@ from .client.results import BatchResult, ServiceResult
 CODE_MARKER = "# --- code ---"
 
 USAGE = """usage:
-  %o16n login [URL] [--user NAME] | logout | status
+  %o16n login [URL] [--user NAME] | login [URL] --token-command "CMD" [--shell] | logout | status
   %o16n services [NAME]
   %o16n consume NAME [VERSION] [--input value ...]
   %o16n swagger NAME VERSION | delete NAME VERSION
@@ -67,6 +71,23 @@ class SwaggerDocument(dict):
 
 class MagicError(Exception):
     """A usage mistake; shown as one line."""
+
+
+PROVIDERS = {"local": "local user", "ldap": "LDAP", "oidc": "OpenID Connect"}
+
+
+def who(client: Client, me: dict[str, Any] | None = None) -> str:
+    """`` as NAME (ROLE, PROVIDER)`` from GET /users/me; the login name alone where that is missing."""
+    if me is None:
+        try:
+            me = client.me()
+        except O16nError:
+            me = {}
+    name = me.get("username") or client.username
+    if not name:
+        return ""
+    details = ", ".join(str(d) for d in (me.get("role"), PROVIDERS.get(str(me.get("provider")), me.get("provider"))) if d)
+    return f" as {name}" + (f" ({details})" if details else "")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -225,7 +246,14 @@ class O16nMagics(Magics):
         p = _Parser(prog="%o16n login", add_help=True)
         p.add_argument("url", nargs="?")
         p.add_argument("--user", "-u")
+        p.add_argument("--token-command", help="prints a bearer token, or JSON with access_token and expires_in")
+        p.add_argument("--shell", action="store_true", help="run --token-command through the shell")
         ns = p.parse_args(args)
+        if ns.token_command is not None:
+            self._login_with_command(ns.url, ns.token_command, ns.user, ns.shell)
+            return
+        if ns.shell:
+            raise MagicError("--shell goes with --token-command")
         username = ns.user or os.environ.get("O16N_USER")
         password = os.environ.get("O16N_PASSWORD") if username else None
         has_file = bool(os.environ.get("O16N_CREDENTIALS_FILE"))
@@ -233,11 +261,29 @@ class O16nMagics(Magics):
             username = input("o16n user: ").strip()
         if username and password is None:
             password = getpass.getpass(f"o16n password for {username}: ")
-        fresh = connect(ns.url, username, password)  # keep the old connection if this fails
+        self._use(connect(ns.url, username, password))  # keep the old connection if this fails
+
+    def _login_with_command(self, url: str | None, command: str, user: str | None, shell: bool) -> None:
+        if user:
+            raise MagicError("give --user or --token-command, not both")
+        try:
+            provider = TokenCommand(command, shell=shell)
+        except ValueError as exc:
+            raise MagicError(f"--token-command: {exc}") from None
+        self._use(connect(url, token_provider=provider))
+
+    def _use(self, fresh: Client) -> None:
+        try:  # a token the server refuses (or that maps to no role) fails the login, not the next command
+            me = fresh.me()
+        except NotFound:
+            me = {}  # a server without /users/me
+        except BaseException:
+            fresh.close()
+            raise
         if self.client is not None:
             self.client.close()
         self.client = fresh
-        print(f"o16n: logged in to {fresh.url}" + (f" as {fresh.username}" if fresh.username else ""))
+        print(f"o16n: logged in to {fresh.url}{who(fresh, me)}")
 
     def _cmd_logout(self, args: list[str]) -> None:
         if self.client is None:
@@ -252,8 +298,7 @@ class O16nMagics(Magics):
         client = self._client()
         status = client.status() or {}
         code = status.get("statusCode", "?") if isinstance(status, dict) else status
-        who = f" as {client.username}" if client.username else ""
-        print(f"o16n: connected to {client.url}{who}; server status: {code}")
+        print(f"o16n: connected to {client.url}{who(client)}; server status: {code}")
         return None
 
     def _cmd_services(self, args: list[str]) -> ServiceList:

@@ -36,5 +36,13 @@ def enterprise_server(tmp_path_factory: pytest.TempPathFactory, slapd: Slapd,
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def oidc_o16n(tmp_path_factory: pytest.TempPathFactory, oidc_provider: OidcProvider) -> Iterator[LiveServer]:
+    """local admin + OIDC bearer tokens from the test provider (for the clients' token providers)."""
+    server = LiveServer(tmp_path_factory.mktemp("o16n-oidc-clients") / "data", **oidc_provider.settings()).start()
+    yield server
+    server.stop()
+
+
 def bearer_client(server: LiveServer, token: str) -> httpx.Client:
     return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)

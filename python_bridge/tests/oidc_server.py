@@ -4,10 +4,15 @@ Tokens come from the client-credentials grant as JWT access tokens. Each resourc
 is one kind of token: signed RS256 or ES256, for o16n's audience or another one, long or short
 lived. The signing keys are made here (so a test can also sign a token the provider never would);
 `rotate()` replaces them while both servers keep running.
+
+The device clients use the device authorization grant (RFC 8628); `DeviceUser` plays the person
+who opens the verification page in a browser: it enters the code, signs in on the provider's
+development login page as one of ACCOUNTS (any password) and consents, or aborts.
 """
 
 from __future__ import annotations
 
+import html.parser
 import json
 import os
 import shutil
@@ -30,6 +35,7 @@ RESOURCES = {
     "urn:o16n:rs256": {"audience": AUDIENCE, "alg": "RS256", "ttl": 600},
     "urn:o16n:es256": {"audience": AUDIENCE, "alg": "ES256", "ttl": 600},
     "urn:o16n:short": {"audience": AUDIENCE, "alg": "RS256", "ttl": 2},
+    "urn:o16n:brief": {"audience": AUDIENCE, "alg": "RS256", "ttl": 6},  # renewed within a test
     "urn:other": {"audience": "api://another-app", "alg": "RS256", "ttl": 600},
 }
 ROLES_OF = {"Owner": "o16n-owners", "Contributor": "o16n-contributors", "Reader": "o16n-readers"}
@@ -50,6 +56,21 @@ CLIENTS = [
       for key, role in [("contrib-a", "Contributor"), ("contrib-b", "Contributor"), ("reader-a", "Reader"),
                         ("reader-b", "Reader"), ("owner-b", "Owner")]),
 ]
+
+
+# Public clients of the device flow: "codeTtl" the device code's lifetime (s), "slowDownFirst": the
+# provider answers the first poll with slow_down.
+DEVICE_CLIENTS = [
+    {"client_id": "lab-device"},
+    {"client_id": "lab-device-brief", "codeTtl": 4},
+    {"client_id": "lab-device-slow", "slowDownFirst": True},
+]
+DEVICE_INTERVAL = 1  # seconds, in the device authorization answer
+# The people who sign in on the provider's pages; their claims go into their access tokens.
+ACCOUNTS = {
+    "alice": {"roles": ["o16n-contributors"], "preferred_username": "alice@example.org", "name": "Alice Liddell"},
+    "rita": {"roles": ["o16n-readers"], "preferred_username": "rita@example.org"},
+}
 
 
 def ensure_node_provider() -> None:
@@ -95,7 +116,8 @@ class OidcProvider:
         config = self.root / "config.json"
         config.write_text(json.dumps({"issuer": self.issuer, "port": self.port, "keysFile": str(self.keys_file),
                                       "clients": CLIENTS, "resources": RESOURCES,
-                                      "defaultResource": "urn:o16n:rs256"}))
+                                      "defaultResource": "urn:o16n:rs256", "deviceClients": DEVICE_CLIENTS,
+                                      "deviceInterval": DEVICE_INTERVAL, "accounts": ACCOUNTS}))
         self.process = subprocess.Popen(["node", str(HERE / "provider.mjs"), str(config)], cwd=HERE,
                                         stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                         env=dict(os.environ, NODE_ENV="test"))
@@ -120,11 +142,19 @@ class OidcProvider:
                 self.process.wait()
 
     def token(self, client_id: str, resource: str = "urn:o16n:rs256") -> str:
+        return self.token_response(client_id, resource)["access_token"]
+
+    def token_response(self, client_id: str, resource: str = "urn:o16n:rs256") -> dict[str, Any]:
+        """The provider's whole answer to a client-credentials request (access_token, expires_in, ...)."""
         response = httpx.post(self.issuer + "/token", timeout=30, data={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": f"secret-{client_id}",
             "resource": resource, "scope": "api"})
         assert response.status_code == 200, response.text
-        return response.json()["access_token"]
+        return response.json()
+
+    def polls(self, client_id: str) -> dict[str, Any]:
+        """The latest device authorization of a device client: poll times (ms) and the interval now."""
+        return httpx.get(f"{self.issuer}/test/polls/{client_id}", timeout=10).json()
 
     def published_kids(self) -> set[str]:
         jwks_uri = httpx.get(self.issuer + "/.well-known/openid-configuration", timeout=10).json()["jwks_uri"]
@@ -154,3 +184,58 @@ class OidcProvider:
         }
         settings.update(overrides)
         return settings
+
+
+class _Forms(html.parser.HTMLParser):
+    """The forms of a page: [(action, {name: value})] (hidden and pre-filled inputs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((named.get("action", ""), {}))
+        elif tag == "input" and self.forms and named.get("name"):
+            self.forms[-1][1][named["name"]] = named.get("value", "")
+
+
+def forms_of(page: str) -> list[tuple[str, dict[str, str]]]:
+    parser = _Forms()
+    parser.feed(page)
+    return parser.forms
+
+
+class DeviceUser:
+    """Somebody at a browser completing (or refusing) a device sign-in on the provider's pages."""
+
+    def __init__(self) -> None:
+        self.http = httpx.Client(timeout=30, follow_redirects=True)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _submit(self, page: httpx.Response, **fields: str) -> httpx.Response:
+        forms = forms_of(page.text)
+        assert forms, f"no form on {page.url}: {page.text[:500]}"
+        action, values = forms[0]
+        return self.http.post(str(page.url.join(action)), data={**values, **fields})
+
+    def open(self, verification_uri: str, user_code: str) -> httpx.Response:
+        """The verification page, the code typed in: answers the confirmation page."""
+        page = self.http.get(verification_uri)
+        page.raise_for_status()
+        confirm = self._submit(page, user_code=user_code)
+        assert "Confirm Device" in confirm.text, confirm.text[:1000]
+        return confirm
+
+    def approve(self, verification_uri: str, user_code: str, login: str = "alice") -> None:
+        login_page = self._submit(self.open(verification_uri, user_code))
+        consent = self._submit(login_page, login=login, password="any")
+        done = self._submit(consent)
+        assert "Sign-in Success" in done.text, done.text[:1000]
+
+    def deny(self, verification_uri: str, user_code: str) -> None:
+        aborted = self._submit(self.open(verification_uri, user_code), abort="yes")
+        assert "interrupted" in aborted.text, aborted.text[:1000]

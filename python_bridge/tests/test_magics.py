@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pandas as pd
@@ -166,3 +167,79 @@ def test_live_login_prompts_for_password(shell, live_server, capsys, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("o16n: ") and len(err.strip().splitlines()) == 1
     run(shell, "%o16n logout")
+
+
+# ====================================================================== --token-command (a real OpenID provider)
+FETCH_TOKEN = '''
+"""Fetch a client-credentials token from the test provider; print the provider's JSON answer, or
+the token alone with --plain. Counts its runs in COUNTER."""
+import argparse, json, sys
+import httpx
+p = argparse.ArgumentParser()
+p.add_argument("issuer"); p.add_argument("client_id"); p.add_argument("--secret", required=True)
+p.add_argument("--resource", default="urn:o16n:rs256"); p.add_argument("--counter", required=True)
+p.add_argument("--plain", action="store_true")
+a = p.parse_args()
+with open(a.counter, "a") as fh:
+    fh.write("x")
+r = httpx.post(a.issuer + "/token", data={"grant_type": "client_credentials", "client_id": a.client_id,
+               "client_secret": a.secret, "resource": a.resource, "scope": "api"})
+if r.status_code != 200:
+    print(f"token request failed: {r.status_code} {r.text}", file=sys.stderr)
+    sys.exit(4)
+print(r.json()["access_token"] if a.plain else json.dumps(r.json()))
+'''
+
+
+@pytest.fixture
+def fetch_token(tmp_path):
+    script = tmp_path / "fetch_token.py"
+    script.write_text(FETCH_TOKEN)
+    counter = tmp_path / "runs"
+    counter.write_text("")
+
+    def command(issuer: str, client_id: str, *extra: str, secret: str | None = None) -> str:
+        return (f"{sys.executable} {script} {issuer} {client_id} --secret {secret or 'secret-' + client_id} "
+                f"--counter {counter} " + " ".join(extra))
+    command.runs = lambda: len(counter.read_text())  # type: ignore[attr-defined]
+    return command
+
+
+def test_login_with_a_token_command(shell, oidc_o16n, oidc_provider, fetch_token, capsys, monkeypatch):
+    monkeypatch.delenv("O16N_CREDENTIALS_FILE", raising=False)
+    command = fetch_token(oidc_provider.issuer, "contrib-app", "--resource", "urn:o16n:short")
+    run(shell, f"%o16n login {oidc_o16n.url} --token-command '{command}'")
+    out, err = capsys.readouterr()
+    assert out.strip() == (f"o16n: logged in to {oidc_o16n.url} as contrib-app@example.org "
+                           "(Contributor, OpenID Connect)"), err
+    name = f"TokenMagic{int(time.time() * 1000) % 10**8}"
+    run(shell, f"%%o16n publish {name} --version v1 --inputs x:int --outputs y:int\ny = x * 3\n")
+    assert f"published {name} v1" in capsys.readouterr().out
+    time.sleep(2.5)  # the 2-second token expired: the command runs again
+    result = run(shell, f"%o16n consume {name} v1 --x 5")
+    assert result.output() == 15
+    assert fetch_token.runs() >= 2
+    run(shell, "%o16n status")
+    assert "as contrib-app@example.org (Contributor, OpenID Connect); server status: pass" in capsys.readouterr().out
+    run(shell, f"%o16n delete {name} v1")
+    run(shell, "%o16n logout")
+    capsys.readouterr()
+
+
+def test_a_failing_token_command_is_explained_without_the_token(shell, oidc_o16n, oidc_provider, fetch_token, capsys):
+    magics = shell.magics_manager.registry["O16nMagics"]
+    before = magics.client
+    command = fetch_token(oidc_provider.issuer, "contrib-app", secret="wrong-secret")
+    run(shell, f"%o16n login {oidc_o16n.url} --token-command '{command}'")
+    err = capsys.readouterr().err
+    assert err.startswith(f"o16n: the token command {sys.executable!r} exited with code 4; its stderr ends with:")
+    assert "token request failed: 401" in err and "invalid_client" in err
+    assert "wrong-secret" not in err and "eyJ" not in err and magics.client is before
+    # a token the server maps to no role: the login fails, with the server's message
+    plain = fetch_token(oidc_provider.issuer, "nobody-app", "--plain")
+    run(shell, f"%o16n login {oidc_o16n.url} --token-command '{plain}'")
+    out, err = capsys.readouterr()
+    assert "mapped to an o16n role" in err and "logged in" not in out
+    assert "eyJ" not in out + err  # no JWT anywhere
+    run(shell, f"%o16n login {oidc_o16n.url} --user x --token-command '{plain}'")
+    assert "not both" in capsys.readouterr().err

@@ -16,6 +16,8 @@ export function mockApi(overrides: Partial<Record<keyof O16nApi, jest.Mock>> = {
     }),
     login: jest.fn(),
     loginAgain: jest.fn(),
+    loginWithDevice: jest.fn(),
+    loginWithClientCredentials: jest.fn(),
     logout: jest.fn(),
     listServices: jest.fn().mockResolvedValue([]),
     getService: jest.fn(),

@@ -62,6 +62,19 @@ export class O16nApi {
     return this.request<IStatus>('POST', 'login', {});
   }
 
+  /**
+   * Start an OpenID Connect device-code sign-in: the status answered carries the prompt (`device`)
+   * while the server extension waits for the user at the provider.
+   */
+  loginWithDevice(): Promise<IStatus> {
+    return this.request<IStatus>('POST', 'login', { method: 'device' });
+  }
+
+  /** The server extension signs in as its OpenID Connect client (client credentials). */
+  loginWithClientCredentials(): Promise<IStatus> {
+    return this.request<IStatus>('POST', 'login', { method: 'client_credentials' });
+  }
+
   logout(): Promise<IStatus> {
     return this.request<IStatus>('POST', 'logout');
   }

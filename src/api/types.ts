@@ -37,6 +37,32 @@ export interface IStatusUser {
   role: string | null;
 }
 
+/** How the user signs in to o16n (`provider`) and where their role came from, from its `/users/me`. */
+export interface IAccount {
+  /** `local`, `ldap` or `oidc` */
+  provider: string | null;
+  displayName: string | null;
+  /** e.g. `ldap group cn=o16n-admins,ou=groups,...`, `oidc claim roles o16n-owners` */
+  roleSource: string | null;
+}
+
+/** A device-code sign-in waiting for the user (RFC 8628): where to go and the code to enter. */
+export interface IDevicePrompt {
+  userCode: string;
+  verificationUri: string;
+  /** the verification page with the code filled in, when the provider offers one */
+  verificationUriComplete: string | null;
+  /** ISO 8601, UTC */
+  expiresAt: string;
+  /** seconds between the relay's polls of the provider */
+  interval: number;
+}
+
+export type LoginState = 'starting' | 'logged out' | 'waiting for device sign-in' | 'logged in' | 'failed';
+
+/** What `POST /o16n/login` takes here: `admin` (embedded), `password`, an OpenID Connect flow. */
+export type LoginMethod = 'admin' | 'password' | 'device' | 'client_credentials';
+
 /** `GET /o16n/status`: always answered (200); `connected: false` comes with a `message`. */
 export interface IStatus {
   connected: boolean;
@@ -44,9 +70,15 @@ export interface IStatus {
   url: string;
   /** null when nobody is logged in */
   user: IStatusUser | null;
+  /** how the user signed in; null when nobody is or the o16n server cannot tell */
+  account?: IAccount | null;
   server: Record<string, unknown> | null;
   /** why we are not connected (server unreachable or starting, not logged in) */
   message: string | null;
+  login?: LoginState;
+  loginMethods?: LoginMethod[];
+  /** set while `login` is `waiting for device sign-in` */
+  device?: IDevicePrompt | null;
   /** embedded mode: the embedded server's port and the file holding its admin password */
   embedded?: IEmbeddedServer | null;
 }

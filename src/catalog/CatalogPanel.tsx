@@ -6,7 +6,7 @@ import { IStatus, IWebService } from '../api/types';
 import { IO16nHost } from '../common/host';
 import { IO16nSettings } from '../common/settings';
 import { EmptyState, ErrorBox, Spinner } from '../components/common';
-import { LoginForm, StatusBar } from './Connection';
+import { DevicePrompt, LoginForm, StatusBar, WAITING_FOR_DEVICE } from './Connection';
 import { filterServices, groupServices } from './group';
 import { ServiceTree } from './ServiceTree';
 
@@ -77,6 +77,15 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
   }, [api]);
 
   React.useEffect(() => void refresh(), [refresh, props.refreshToken]);
+  // While a device sign-in waits for the user, follow it closely: the catalog fills once it is done.
+  const waiting = status?.login === WAITING_FOR_DEVICE;
+  React.useEffect(() => {
+    if (!waiting) {
+      return;
+    }
+    const id = window.setInterval(() => void refresh(), 2000);
+    return () => window.clearInterval(id);
+  }, [refresh, waiting]);
   React.useEffect(() => {
     if (!settings.catalogRefreshInterval) {
       return;
@@ -86,7 +95,7 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
   }, [refresh, settings.catalogRefreshInterval]);
 
   const groups = services ? groupServices(filterServices(services, query)) : [];
-  const needsLogin = !!status && status.mode === 'remote' && (!status.user || refused);
+  const needsLogin = !!status && status.mode === 'remote' && (!status.user || refused) && !waiting;
 
   return (
     <div className="o16n-panel o16n-catalog">
@@ -121,11 +130,31 @@ export function CatalogPanel(props: ICatalogPanelProps): JSX.Element {
           await refresh();
         }}
       />
+      {waiting && status?.device ? (
+        <DevicePrompt
+          prompt={status.device}
+          onCancel={async () => {
+            try {
+              setStatus(await api.logout());
+            } catch (e) {
+              setError((e as Error).message);
+            }
+          }}
+        />
+      ) : null}
       {needsLogin ? (
         <LoginForm
           url={status.url}
+          methods={status.loginMethods}
           onLogin={async (user, password) => {
             setStatus(await api.login(user, password));
+            await refresh();
+          }}
+          onDeviceLogin={async () => {
+            setStatus(await api.loginWithDevice());
+          }}
+          onClientCredentials={async () => {
+            setStatus(await api.loginWithClientCredentials());
             await refresh();
           }}
         />

@@ -137,6 +137,8 @@ test.describe('against the real server extension', () => {
     await skipWithoutServer(page, baseURL);
     await page.sidebar.openTab('o16n-catalog');
     const catalog = page.locator('#o16n-catalog');
+    // the embedded server's admin, as its /users/me says (#9 item 4)
+    await expect(catalog.getByText('Signed in with a local account as admin (Owner)')).toBeVisible();
     await catalog.getByRole('button', { name: 'Refresh the service list' }).click();
     await catalog.getByRole('button', { name: `Open ${FUNCTION_SERVICE} v1` }).click();
     const detail = page.locator('.o16n-detail');

@@ -4,20 +4,34 @@
     with connect("http://localhost:12800", "admin", "secret") as client:
         svc = client.service("add").version("1.0").code_fn(add).deploy()
         svc(1, 2).output()
+
+    # a bearer token from an identity provider (MSAL, azure.identity, any OIDC library), asked again
+    # when it nears expiry: see o16n.client.tokens
+    client = connect("https://o16n.example.com", token_provider=lambda: credential.get_token(scope))
 """
 
 from .capture import CaptureResult, Serialized, capture
 from .client import Client, ServiceList, connect
 from .definition import ServiceDefinition
 from .encoding import WIRE_TYPES, ParamType, param_type
-from .errors import AuthenticationError, InvalidInput, NotFound, O16nError, PermissionDenied, ServerError
+from .errors import (
+    AuthenticationError,
+    InvalidInput,
+    NotFound,
+    O16nError,
+    PermissionDenied,
+    ServerError,
+    TokenProviderError,
+)
 from .results import RESULT_MIME, BatchResult, ServiceFailed, ServiceResult
 from .service import Batch, Service
 from .session import ExecuteResult, Session
+from .tokens import BearerToken, TokenCommand
 
 __all__ = [
     "connect", "Client", "ServiceList", "ServiceDefinition", "Service", "ServiceResult", "ServiceFailed",
     "Batch", "BatchResult", "Session", "ExecuteResult", "capture", "CaptureResult", "Serialized",
     "ParamType", "param_type", "WIRE_TYPES", "RESULT_MIME",
     "O16nError", "AuthenticationError", "PermissionDenied", "NotFound", "InvalidInput", "ServerError",
+    "TokenProviderError", "BearerToken", "TokenCommand",
 ]

@@ -112,6 +112,12 @@ class Client:
         """``GET /status``: the server's health (statusCode pass/warn/fail, components)."""
         return self._transport.request("GET", "/status")
 
+    def me(self) -> dict[str, Any]:
+        """``GET /users/me`` (an o16n extension): who the server takes us for: ``username``,
+        ``displayName``, ``role``, ``provider`` (local, ldap, oidc), ``roleSource``, ... ."""
+        answer = self._transport.request("GET", "/users/me")
+        return answer if isinstance(answer, dict) else {}
+
     def request(self, method: str, url: str, **kw: Any) -> Any:
         """An authenticated call to any API path (``path(...)`` builds one); decoded JSON or text.
 
@@ -334,15 +340,18 @@ def _file_token_source(file: str) -> Callable[[], dict[str, Any] | None]:
 
 
 def connect(url: str | None = None, username: str | None = None, password: str | None = None,
-            token: str | None = None, *, refresh_token: str | None = None, timeout: float = 300.0,
+            token: str | None = None, *, refresh_token: str | None = None,
+            token_provider: Callable[[], object] | None = None, timeout: float = 300.0,
             revoke_on_close: bool | None = None, verify: bool = True,
             transport: httpx.BaseTransport | None = None) -> Client:
     """Log in to an o16n server and return a Client.
 
     Where credentials come from, first match wins:
 
-    1. arguments: ``token`` (an access token used as is), ``refresh_token``, or ``username`` +
-       ``password``;
+    1. arguments: ``token_provider`` (a callable returning a bearer token from an identity provider:
+       a str, ``(token, expires_on)`` or ``{"access_token", "expires_in"}``; asked again when the
+       token nears expiry and once after a 401; see `o16n.client.tokens`), ``token`` (an access
+       token used as is), ``refresh_token``, or ``username`` + ``password``;
     2. the JSON file named by ``O16N_CREDENTIALS_FILE``: ``{"url", "access_token", "expires_on"}``
        as the Jupyter extension hands it to kernels (the file is read again when the token is
        about to expire or is refused: the extension rewrites it), or ``{"url", "refresh_token"}``
@@ -357,6 +366,11 @@ def connect(url: str | None = None, username: str | None = None, password: str |
     file_data: dict[str, Any] = {}
     refresh_source: Callable[[], str | None] | None = None
     token_source: Callable[[], dict[str, Any] | None] | None = None
+    if token_provider is not None:
+        if token is not None or refresh_token is not None or password is not None:
+            raise InvalidInput("connect: give token_provider alone, without token, refresh_token or password")
+        return _connect_with_provider(url or env.get("O16N_URL") or DEFAULT_URL, token_provider, timeout=timeout,
+                                      verify=verify, transport=transport)
     explicit = token is not None or refresh_token is not None or (username is not None and password is not None)
     cred_file = env.get("O16N_CREDENTIALS_FILE")
     if not explicit and cred_file:
@@ -392,6 +406,21 @@ def connect(url: str | None = None, username: str | None = None, password: str |
                 t.renew()
             else:
                 t.login()
+    except BaseException:
+        t.http.close()
+        raise
+    return Client(t)
+
+
+def _connect_with_provider(url: str, token_provider: Callable[[], object], *, timeout: float, verify: bool,
+                           transport: httpx.BaseTransport | None) -> Client:
+    """A client whose bearer tokens come from ``token_provider``; asks it once now, so a provider
+    that cannot give a token fails here rather than at the first call."""
+    base = url if "://" in url else "http://" + url
+    t = Transport(base, token_provider=token_provider, revoke_on_close=False, timeout=timeout,
+                  transport=transport, verify=verify)
+    try:
+        t.renew()
     except BaseException:
         t.http.close()
         raise

@@ -31,6 +31,12 @@ class AuthenticationError(O16nError):
     """401: bad credentials, or an access/refresh token the server no longer accepts."""
 
 
+class TokenProviderError(AuthenticationError):
+    """The token provider given to ``connect(token_provider=...)`` (or a token command) failed or
+    answered something that is not a token. ``status`` is None, or 502 when it could not reach
+    its identity provider."""
+
+
 class PermissionDenied(O16nError):
     """403: authenticated, but not allowed (another user's service, Reader role, ...)."""
 

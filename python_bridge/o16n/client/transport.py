@@ -4,6 +4,8 @@
 again after a 401 (the request is retried once), and revokes the refresh token on ``close()``.
 With a ``token_source`` (a kernel's ``O16N_CREDENTIALS_FILE``, written by the Jupyter extension)
 it has no refresh token of its own: renewing means reading the source again for a newer token.
+With a ``token_provider`` (`tokens`: the caller's identity provider, e.g. MSAL) renewing means
+asking the provider: before the token expires, and once after a 401.
 Every non-2xx answer becomes a typed error carrying the server's message.
 """
 
@@ -19,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from .errors import AuthenticationError, O16nError, ServerError, error_for_status
+from .tokens import ask
 
 # Renew when less than this share of the token's lifetime is left (bounded below and above).
 _RENEW_FRACTION = 0.2
@@ -55,6 +58,7 @@ class Transport:
                  token: str | None = None, refresh_token: str | None = None,
                  refresh_source: Callable[[], str | None] | None = None,
                  token_source: Callable[[], dict[str, Any] | None] | None = None,
+                 token_provider: Callable[[], object] | None = None,
                  revoke_on_close: bool | None = None, timeout: float = 300.0,
                  transport: httpx.BaseTransport | None = None, verify: bool = True) -> None:
         self.url = url.rstrip("/")
@@ -64,6 +68,7 @@ class Transport:
         self._refresh_token = refresh_token
         self._refresh_source = refresh_source
         self._token_source = token_source
+        self._token_provider = token_provider
         self._source_checked = 0.0
         self._expires_at: float | None = None
         self._lifetime: float | None = None
@@ -98,8 +103,13 @@ class Transport:
 
         With a token source (and no refresh token or password) the source is read again instead;
         ``rejected``: the server refused the current token, so wait a little for a newer one.
+        With a token provider, the provider is asked (its errors are TokenProviderErrors).
         """
         with self._lock:
+            if self._token_provider is not None:
+                token, expires_on = ask(self._token_provider)
+                self._take_tokens({"access_token": token, "expires_on": expires_on})
+                return
             if self._token_source is not None and not self._refresh_token and self._password is None:
                 self._take_from_source(rejected)
                 return
@@ -169,15 +179,14 @@ class Transport:
     def _needs_renewal(self) -> bool:
         if self._token_source is not None and time.time() - self._source_checked < 1.0:
             return False  # read the source at most once a second
-        if self._expires_at is None or (self._refresh_token is None and self._password is None
-                                        and self._refresh_source is None and self._token_source is None):
+        if self._expires_at is None or not self._can_renew():
             return False
         margin = (self._lifetime or 0) * _RENEW_FRACTION
         margin = min(max(margin, _RENEW_MIN_SECONDS), _RENEW_MAX_SECONDS)
         return time.time() >= self._expires_at - margin
 
     def _can_renew(self) -> bool:
-        return bool(self._refresh_token or self._refresh_source or self._token_source or
+        return bool(self._refresh_token or self._refresh_source or self._token_source or self._token_provider or
                      (self.username is not None and self._password is not None))
 
     def revoke(self) -> None:
@@ -243,7 +252,10 @@ class Transport:
         merged = {**(headers or {}), **self._auth_headers()}
         response = self._send(method, url, headers=merged, **kw)
         if response.status_code == 401 and self._can_renew():
+            refused = self._access_token
             self.renew(rejected=True)
+            if self._token_provider is not None and self._access_token == refused:
+                return self._check(response)  # the provider had nothing newer: the server's own 401
             merged = {**(headers or {}), **self._auth_headers()}
             response = self._send(method, url, headers=merged, **kw)
         if raw:

@@ -8,12 +8,13 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Integer, Unicode, default
+from traitlets import Enum, Float, Integer, Unicode, default
 
 from .connection import Connection
 from .credentials import KernelCredentials
 from .embedded import EmbeddedServer
 from .handlers import HANDLERS
+from .oidc import AUTH_METHODS, OidcConfigError, OidcSettings
 from .publish import Publisher
 
 
@@ -48,6 +49,25 @@ class O16n(ExtensionApp):
     jobs_dir = Unicode(config=True, help="Where publish jobs are kept, so they survive restarts; "
                                          "default <data_dir>/publish-jobs.")
 
+    # OpenID Connect sign-in to a remote server (docs/jupyter-api.md): the relay gets bearer tokens
+    # from the issuer and keeps them, as it keeps o16n's own.
+    oidc_flow = Enum(["", "client_credentials", "device_code"], "", config=True,
+                     help="Sign in to server_url with tokens from oidc_issuer: 'client_credentials' (by itself, "
+                          "as the client) or 'device_code' (the user signs in at the provider; the lab shows "
+                          "the code). Empty: user name and password.")
+    oidc_issuer = Unicode("", config=True, help="The OpenID provider's issuer URL (https; http only on loopback).")
+    oidc_client_id = Unicode("", config=True, help="The client (application) id registered at the provider.")
+    oidc_client_secret = Unicode("", config=True, help="The client secret (client_credentials); prefer "
+                                                       "oidc_client_secret_file.")
+    oidc_client_secret_file = Unicode("", config=True, help="A file holding the client secret.")
+    oidc_client_auth_method = Enum(list(AUTH_METHODS), "client_secret_post", config=True,
+                                   help="How the client secret is sent to the token endpoint.")
+    oidc_scope = Unicode("", config=True, help="The scope to ask for, e.g. 'api://o16n/.default' (Azure AD) "
+                                               "or 'openid offline_access'.")
+    oidc_resource = Unicode("", config=True, help="Sent as 'resource' (RFC 8707; Azure AD v1): the o16n API.")
+    oidc_audience = Unicode("", config=True, help="Sent as 'audience' (Auth0, Okta style): the o16n API.")
+    oidc_ca_file = Unicode("", config=True, help="PEM CA certificates for a provider behind a private CA.")
+
     @default("server_url")
     def _default_url(self) -> str:
         return os.environ.get("O16N_URL", "")
@@ -77,15 +97,34 @@ class O16n(ExtensionApp):
             embedded = EmbeddedServer(Path(self.data_dir).expanduser(), self.embedded_port or None, log=self.log)
             embedded.start()  # starts alongside Jupyter; handlers wait for it when needed
         url = self.server_url if "://" in self.server_url or not self.server_url else "http://" + self.server_url
+        oidc, oidc_error = self._oidc_settings(embedded is not None)
         # Before any kernel starts: kernels inherit O16N_URL and O16N_CREDENTIALS_FILE.
         self.connection = Connection(url=url, embedded=embedded, credentials=credentials, log=self.log,
-                                     request_timeout=self.request_timeout)
+                                     request_timeout=self.request_timeout, oidc=oidc, oidc_error=oidc_error)
         self.connection.configure_auto_login(self.username or None, self.password or None)
         self.publisher = Publisher(self.connection, serverapp.kernel_manager, serverapp.root_dir,
                                    bool(getattr(serverapp.contents_manager, "allow_hidden", False)),
                                    self.kernel_timeout, self.capture_dir or None, Path(self.jobs_dir).expanduser())
         where = f"embedded server {embedded.url}" if embedded else f"remote server {url}"
         self.log.info("o16n: publishing to the %s", where)
+
+    def _oidc_settings(self, embedded: bool) -> tuple[OidcSettings | None, str | None]:
+        """The checked c.O16n.oidc_* traits, or the message naming the bad one (shown in the lab)."""
+        if not self.oidc_flow:
+            return None, None
+        if embedded:
+            self.log.warning("o16n: c.O16n.oidc_flow is ignored without c.O16n.server_url (the embedded server "
+                             "has local users only)")
+            return None, None
+        try:
+            return OidcSettings.from_traits(
+                flow=self.oidc_flow, issuer=self.oidc_issuer, client_id=self.oidc_client_id,
+                client_secret=self.oidc_client_secret, client_secret_file=self.oidc_client_secret_file,
+                auth_method=self.oidc_client_auth_method, scope=self.oidc_scope, resource=self.oidc_resource,
+                audience=self.oidc_audience, ca_file=self.oidc_ca_file, timeout=min(self.request_timeout, 30.0)), None
+        except OidcConfigError as exc:
+            self.log.error("o16n: %s", exc)
+            return None, f"the OpenID Connect sign-in is not set up right: {exc}"
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(HANDLERS)

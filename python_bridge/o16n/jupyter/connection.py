@@ -1,10 +1,13 @@
 """The extension's link to its one o16n server: login states, the relay's grant, blocking calls.
 
-The connection is in one of four login states, changed only by `transition` (a pure function of
+The connection is in one of five login states, changed only by `transition` (a pure function of
 the state and an event) through `Connection._apply`:
 
     starting    the embedded server is starting, or a login by ourselves is under way
     logged out  nobody is logged in (remote mode before POST /o16n/login, or after a logout)
+    waiting for device sign-in
+                a device-code sign-in (`oidc`) was started: the state carries the prompt the lab
+                shows (verification URI, user code, expiry) while the relay polls the issuer
     logged in   the relay holds a grant (`client`) and the kernels theirs (`tokens.KernelTokens`)
     failed      the last login by ourselves failed, or the server stopped taking our grant; `message`
 
@@ -12,7 +15,9 @@ Two grants are held, both server-side only: the relay's (`client`, used for ever
 lab makes) and the kernels' (a short-lived access token in the kernels' credentials file). In
 remote mode the password is used once to log in and then forgotten (the refresh tokens carry on);
 the embedded server's admin password is on disk anyway, so there it is kept to log in again if the
-server's data were reset.
+server's data were reset. With an OpenID Connect sign-in (`oidc`: client credentials or device
+code) both grants take their bearer tokens from one `oidc.TokenKeeper`, which renews them at the
+issuer.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from o16n.client import Client, O16nError
+from o16n.client import Client, NotFound, O16nError
+from o16n.client.tokens import hide_tokens
 from o16n.client.transport import Transport
 
 from .credentials import KernelCredentials
 from .embedded import ADMIN, EmbeddedServer
 from .errors import RelayError, from_client_error
+from .oidc import DeviceCode, Issuer, OidcSettings, SignInError, TokenKeeper, Tokens, wait_for_device
 from .tokens import KernelTokens
 
 T = TypeVar("T")
@@ -38,6 +45,7 @@ T = TypeVar("T")
 class Login(StrEnum):
     STARTING = "starting"
     LOGGED_OUT = "logged out"
+    WAITING_DEVICE = "waiting for device sign-in"
     LOGGED_IN = "logged in"
     FAILED = "failed"
 
@@ -47,6 +55,7 @@ class ConnectionState:
     login: Login
     username: str | None = None
     message: str | None = None
+    device: dict[str, Any] | None = None  # the device sign-in prompt, while waiting for it
 
 
 # ---------------------------------------------------------------- events
@@ -70,11 +79,19 @@ class LoginFailed:
     message: str
 
 
-Event = LoginStarted | LoggedIn | LoggedOut | LoginFailed
+@dataclass(frozen=True)
+class DeviceCodeIssued:
+    prompt: dict[str, Any]
+    message: str
+
+
+Event = LoginStarted | LoggedIn | LoggedOut | LoginFailed | DeviceCodeIssued
 
 
 def transition(state: ConnectionState, event: Event) -> ConnectionState:
     """The one place login states change."""
+    if isinstance(event, DeviceCodeIssued):  # the relay dropped any grant before asking for a code
+        return ConnectionState(Login.WAITING_DEVICE, None, event.message, event.prompt)
     if isinstance(event, LoggedIn):
         return ConnectionState(Login.LOGGED_IN, event.username)
     if isinstance(event, LoggedOut):
@@ -103,11 +120,34 @@ def _grant(url: str, username: str, password: str, keep_password: bool, timeout:
     return transport
 
 
+def _status_and_me(client: Client) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The server's /status, and who it takes us for (None where /users/me does not answer)."""
+    server = client.status()
+    try:
+        return server, client.me()
+    except O16nError:
+        return server, None
+
+
+def _user(name: str | None, me: dict[str, Any] | None, embedded_admin: bool) -> dict[str, Any]:
+    """Status' ``user``: the login name and the role in force."""
+    me = me or {}
+    return {"name": me.get("username") or name, "role": me.get("role") or ("Owner" if embedded_admin else None)}
+
+
+def _account(me: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Status' ``account``: how the user signed in, from /users/me (None where it does not answer)."""
+    if not me:
+        return None
+    return {"provider": me.get("provider"), "displayName": me.get("displayName"), "roleSource": me.get("roleSource")}
+
+
 class Connection:
     """Embedded or remote o16n server, who is logged in to it, and the kernels' token file."""
 
     def __init__(self, *, url: str | None, embedded: EmbeddedServer | None, credentials: KernelCredentials,
-                 log: Any, request_timeout: float = 300.0, threads: int = 8) -> None:
+                 log: Any, request_timeout: float = 300.0, threads: int = 8, oidc: OidcSettings | None = None,
+                 oidc_error: str | None = None) -> None:
         self.embedded = embedded
         self.url = (embedded.url if embedded else url or "").rstrip("/")
         self.mode = "embedded" if embedded else "remote"
@@ -122,6 +162,14 @@ class Connection:
         self._background: asyncio.Task[None] | None = None
         self._auto_login: tuple[str, str] | None = None
         self._stopping = False
+        # OpenID Connect sign-in (remote mode): the issuer, the keeper of the current tokens, the
+        # device sign-in being polled, and whether we sign in by ourselves (client credentials)
+        self.issuer = Issuer(oidc) if oidc is not None and embedded is None else None
+        self._keeper: TokenKeeper | None = None
+        self._device_task: asyncio.Task[None] | None = None
+        self._auto_oidc = False
+        if oidc_error:
+            self._apply(LoginFailed(oidc_error))
         credentials.export(self.url)
 
     def _apply(self, event: Event) -> None:
@@ -130,6 +178,14 @@ class Connection:
     @property
     def username(self) -> str | None:
         return self.state.username
+
+    @property
+    def login_methods(self) -> list[str]:
+        """How the lab may log in: ``admin`` (embedded), ``password``, and the configured OIDC flow."""
+        if self.embedded is not None:
+            return ["admin"]
+        flows = {"device_code": "device", "client_credentials": "client_credentials"}
+        return ["password"] + ([flows[self.issuer.settings.flow]] if self.issuer is not None else [])
 
     # ------------------------------------------------------------ running blocking client calls
     async def run(self, fn: Callable[..., T], *args: Any, where: str = "publish") -> T:
@@ -148,6 +204,8 @@ class Connection:
                 await self._login_embedded(wait=True)
             else:
                 await self._login_remote()
+        elif self.client is None and self._auto_oidc:
+            await self._login_oidc_auto()
         if self.client is None:
             if self.state.login == Login.FAILED and self.mode == "embedded":
                 raise RelayError(502, self.state.message or "the embedded o16n server is not available")
@@ -163,11 +221,15 @@ class Connection:
         elif username and password:
             self._auto_login = (username, password)
             self._apply(LoginStarted(f"logging in to {self.url} as {username}"))
+        elif self.issuer is not None and self.issuer.settings.flow == "client_credentials":
+            self._auto_oidc = True
+            self._apply(LoginStarted(f"signing in to {self.url} with client credentials from {self.issuer.settings.issuer}"))
 
     async def login(self, username: str, password: str, if_needed: bool = False) -> None:
         async with self._login_lock:
             if if_needed and self.client is not None:
                 return  # another request logged in while we waited
+            self._cancel_device()
             keep = self.embedded is not None
             relay = await self.run(_grant, self.url, username, password, keep, self.request_timeout)
             try:
@@ -201,19 +263,116 @@ class Connection:
     async def logout(self) -> None:
         async with self._login_lock:
             self._auto_login = None  # stay logged out until POST /o16n/login
+            self._auto_oidc = False
+            self._cancel_device()
             await self._drop_grants()
             self._apply(LoggedOut("not logged in" if self.mode == "remote"
                                   else "logged out: log in again to use the embedded o16n server"))
 
     async def _drop_grants(self) -> None:
-        client, kernels = self.client, self.tokens.release()
-        self.client = None
-        for closable in (client, kernels):
+        client, kernels, keeper = self.client, self.tokens.release(), self._keeper
+        self.client, self._keeper = None, None
+        for closable in (client, kernels, keeper):
             if closable is not None:
                 try:  # revokes the refresh token; the server may be gone, which is fine
                     await asyncio.get_running_loop().run_in_executor(self.executor, closable.close)
                 except Exception:
                     pass
+
+    # ------------------------------------------------------------ OpenID Connect sign-in
+    def _issuer_for(self, flow: str) -> Issuer:
+        if self.issuer is None or self.issuer.settings.flow != flow:
+            raise RelayError(400, f"this Jupyter server is not set up for the OpenID Connect {flow} sign-in "
+                                  f"(c.O16n.oidc_flow = '{flow}')", "method")
+        return self.issuer
+
+    async def _at_issuer(self, fn: Callable[..., T], *args: Any) -> T:
+        """A blocking call to the issuer in the thread pool; its refusals become RelayErrors."""
+        try:
+            return await self.run(fn, *args)
+        except SignInError as exc:
+            raise RelayError(exc.status, f"OpenID Connect sign-in: {exc.message}", "method") from None
+
+    async def login_with_client_credentials(self, if_needed: bool = False) -> None:
+        issuer = self._issuer_for("client_credentials")
+        async with self._login_lock:
+            if if_needed and self.client is not None:
+                return
+            self._cancel_device()
+            tokens = await self._at_issuer(issuer.client_credentials)
+            await self._take_oidc_tokens(issuer, tokens)
+            self._auto_oidc = True  # signed in as the client: sign in again by ourselves when needed
+
+    async def _login_oidc_auto(self) -> None:
+        try:
+            await self.login_with_client_credentials(if_needed=True)
+        except RelayError as exc:
+            message = f"cannot sign in to {self.url} with client credentials: {exc.message}"
+            self._apply(LoginFailed(message))
+            raise RelayError(exc.status, message) from None
+
+    async def start_device_login(self) -> None:
+        """Ask the issuer for a device code; the state shows the prompt while `_finish_device` polls.
+        A device sign-in replaces the current login (dropped once the code is issued)."""
+        issuer = self._issuer_for("device_code")
+        async with self._login_lock:
+            self._cancel_device()
+            self._auto_login = None
+            device = await self._at_issuer(issuer.start_device)
+            await self._drop_grants()
+            self._apply(DeviceCodeIssued(device.prompt(), f"to sign in, open {device.verification_uri} "
+                                                          f"and enter the code {device.user_code}"))
+            self._device_task = asyncio.get_running_loop().create_task(self._finish_device(issuer, device))
+
+    async def _finish_device(self, issuer: Issuer, device: DeviceCode) -> None:
+        try:
+            tokens = await wait_for_device(issuer, device, self.run)
+            async with self._login_lock:
+                await self._take_oidc_tokens(issuer, tokens)
+        except SignInError as exc:
+            self._apply(LoginFailed(f"device sign-in at {issuer.settings.issuer}: {exc.message}"))
+        except RelayError as exc:
+            self._apply(LoginFailed(f"device sign-in: {exc.message}"))
+        except Exception as exc:  # never leave the lab waiting for a sign-in that cannot end
+            self.log.exception("o16n: the device sign-in failed")
+            self._apply(LoginFailed(f"device sign-in failed: {type(exc).__name__}: {hide_tokens(str(exc))}"))
+        finally:
+            if self._device_task is asyncio.current_task():
+                self._device_task = None
+
+    def _cancel_device(self) -> None:
+        if self._device_task is not None:
+            self._device_task.cancel()
+            self._device_task = None
+
+    async def _take_oidc_tokens(self, issuer: Issuer, tokens: Tokens) -> None:
+        """Both grants from one keeper of these tokens, once the o16n server takes them (under the lock)."""
+        keeper = TokenKeeper(issuer, tokens)
+
+        def grants() -> tuple[Transport, Transport, dict[str, Any]]:
+            relay = Transport(self.url, token_provider=keeper, revoke_on_close=False, timeout=self.request_timeout)
+            kernels = Transport(self.url, token_provider=keeper, revoke_on_close=False, timeout=60.0)
+            try:
+                relay.renew()
+                kernels.renew()
+                try:  # a 401 (token refused) or 403 (no role maps) ends the sign-in here
+                    me = Client(relay).me()
+                except NotFound:
+                    me = {}  # an o16n server without /users/me
+            except BaseException:
+                relay.close()
+                kernels.close()
+                keeper.close()
+                raise
+            return relay, kernels, me
+
+        relay, kernels, me = await self.run(grants)
+        await self._drop_grants()
+        self.client, self._keeper = Client(relay), keeper
+        self.tokens.take(kernels)
+        name = str(me.get("username") or issuer.settings.client_id)
+        self._apply(LoggedIn(name))
+        self.log.info("o16n: signed in to %s as %s through %s", self.url, name, issuer.settings.issuer)
 
     async def _login_embedded(self, wait: bool) -> None:
         assert self.embedded is not None
@@ -240,9 +399,9 @@ class Connection:
     async def _keep_alive(self) -> None:
         if self.embedded is not None:
             await self._login_embedded(wait=True)
-        elif self._auto_login:
+        elif self._auto_login or self._auto_oidc:
             try:
-                await self._login_remote()
+                await (self._login_remote() if self._auto_login else self._login_oidc_auto())
             except RelayError:
                 pass  # the state says why; requests try again
         while not self._stopping:
@@ -267,26 +426,29 @@ class Connection:
     # ------------------------------------------------------------ status and shutdown
     async def status(self) -> dict[str, Any]:
         self.start_background()
-        server, message, connected = None, self.state.message, False
-        if self.client is not None:
+        server, me, message, connected = None, None, self.state.message, False
+        client = self.client
+        if client is not None:
             try:
-                server = await self.run(self.client.status)
+                server, me = await self.run(_status_and_me, client)
                 connected, message = True, None
             except RelayError as exc:
                 message = exc.message
-        user = None
-        if self.client is not None:
-            name = self.username
-            user = {"name": name, "role": "Owner" if self.mode == "embedded" and name == ADMIN else None}
+        user, account = None, None
+        if client is not None:
+            user = _user(self.username, me, embedded_admin=self.mode == "embedded" and self.username == ADMIN)
+            account = _account(me)
         embedded = None
         if self.embedded is not None:
             embedded = {"port": self.embedded.port, "passwordFile": str(self.embedded.password_file)}
-        return {"connected": connected, "mode": self.mode, "url": self.url, "user": user,
-                "server": server, "message": message, "login": self.state.login.value, "embedded": embedded}
+        return {"connected": connected, "mode": self.mode, "url": self.url, "user": user, "account": account,
+                "server": server, "message": message, "login": self.state.login.value, "embedded": embedded,
+                "loginMethods": self.login_methods, "device": self.state.device}
 
     async def stop(self) -> None:
         """Jupyter is stopping: revoke our grants, stop the embedded server, restore the environment."""
         self._stopping = True
+        self._cancel_device()
         if self._background is not None:
             self._background.cancel()
             try:
@@ -300,4 +462,6 @@ class Connection:
         self.tokens.credentials.restore()
         if self.embedded is not None:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.embedded.stop)
+        if self.issuer is not None:
+            self.issuer.close()
         self.executor.shutdown(wait=False, cancel_futures=True)

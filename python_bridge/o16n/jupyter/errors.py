@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from o16n.client import O16nError, ServerError
+from o16n.client import O16nError, ServerError, TokenProviderError
 
 
 class RelayError(Exception):
@@ -83,7 +83,7 @@ def server_field(field: str | None, message: str, where: str = "publish") -> str
 # Every field a relay request may name (docs/jupyter-api.md).
 RELAY_FIELDS = frozenset({"name", "version", "description", "code", "functionName", "inputs", "outputs", "objects",
                           "files", "initCode", "outputFileNames", "operationId", "kernelId", "notebook", "body",
-                          "username", "password", "records", "parallelCount", "jobId", "variables"})
+                          "username", "password", "method", "records", "parallelCount", "jobId", "variables"})
 
 
 def _relay_message(message: str) -> str:
@@ -94,6 +94,8 @@ def _relay_message(message: str) -> str:
 
 def from_client_error(exc: O16nError, url: str, where: str = "publish") -> RelayError:
     """Map an `o16n.client` error: its status passes through; no status means unreachable (502)."""
+    if isinstance(exc, TokenProviderError):  # our sign-in at the OpenID provider, not the o16n server
+        return RelayError(exc.status or 401, exc.message)
     field = server_field(exc.field, exc.message, where)
     if exc.status is None and not isinstance(exc, ServerError):
         return RelayError(400, _relay_message(exc.message), field)  # refused by the client before sending

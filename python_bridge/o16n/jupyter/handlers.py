@@ -21,6 +21,7 @@ from .functions import function_info
 from .kernels import private_dir, remove_dir, run_in_kernel
 
 NAME = r"(?P<name>[^/]+)"
+LOGIN_METHODS = ("password", "device", "client_credentials")
 VERSION = r"(?P<version>[^/]+)"
 Method = Callable[..., Awaitable[None]]
 
@@ -114,6 +115,17 @@ class LoginHandler(O16nHandler):
     async def post(self) -> None:
         body = Body(self.body())
         connection = self.connection
+        method = body.raw.get("method", "password")
+        if method not in LOGIN_METHODS:
+            raise RelayError(400, f"'method' must be one of {', '.join(LOGIN_METHODS)}", "method")
+        if method == "device":  # answers at once: the status carries the prompt while the relay polls
+            await connection.start_device_login()
+            self.reply(await connection.status())
+            return
+        if method == "client_credentials":
+            await connection.login_with_client_credentials()
+            self.reply(await connection.status())
+            return
         if connection.mode == "embedded" and not body.raw.get("username"):
             await connection.login_as_admin()
             self.reply(await connection.status())

@@ -4,6 +4,7 @@ publish jobs on disk, the embedded server's port."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import stat
 
@@ -13,6 +14,7 @@ from o16n.client.errors import InvalidInput, NotFound, ServerError
 from o16n.jupyter.bodies import AnalyzeRequest, KernelTestRequest, PublishRequest
 from o16n.jupyter.connection import (
     ConnectionState,
+    DeviceCodeIssued,
     LoggedIn,
     LoggedOut,
     Login,
@@ -23,6 +25,7 @@ from o16n.jupyter.connection import (
 from o16n.jupyter.embedded import stable_port
 from o16n.jupyter.errors import KernelCodeFailed, KernelUnavailable, RelayError, relay_error, server_field
 from o16n.jupyter.jobs import JobStore, PublishJob
+from o16n.jupyter.oidc import Issuer, OidcConfigError, OidcSettings, SignInError, next_interval
 
 
 # ---------------------------------------------------------------- login states
@@ -37,6 +40,63 @@ def test_transitions():
     assert failed.login == Login.FAILED and failed.message == "cannot log in: bad password"
     assert transition(failed, LoginStarted("logging in")).login == Login.STARTING
     assert transition(failed, LoggedIn("bob")).username == "bob"
+
+
+def test_device_sign_in_transitions():
+    prompt = {"userCode": "ABCD-EFGH", "verificationUri": "https://login.example/device"}
+    logged_in = ConnectionState(Login.LOGGED_IN, "admin")
+    waiting = transition(logged_in, DeviceCodeIssued(prompt, "open https://login.example/device"))
+    assert waiting == ConnectionState(Login.WAITING_DEVICE, None, "open https://login.example/device", prompt)
+    assert waiting.login.value == "waiting for device sign-in"
+    assert transition(waiting, LoggedIn("alice")) == ConnectionState(Login.LOGGED_IN, "alice")  # the prompt goes
+    assert transition(waiting, LoginFailed("expired")).device is None
+    assert transition(waiting, LoggedOut("not logged in")).device is None
+
+
+# ---------------------------------------------------------------- OpenID Connect settings and answers
+def test_next_poll_interval_follows_rfc_8628():
+    assert next_interval(5, "authorization_pending") == 5
+    assert next_interval(5, "slow_down") == 10 and next_interval(58, "slow_down") == 60
+    assert next_interval(4, "unreachable") == 8
+
+
+@pytest.mark.parametrize(("traits", "words"), [
+    ({"flow": "implicit"}, "c.O16n.oidc_flow: 'implicit' is not a flow"),
+    ({"issuer": ""}, "c.O16n.oidc_issuer is required"),
+    ({"issuer": "http://login.example.com"}, "must be an https URL"),
+    ({"client_id": " "}, "c.O16n.oidc_client_id is required"),
+    ({"client_secret": ""}, "needs c.O16n.oidc_client_secret_file"),
+    ({"client_secret_file": "/nonexistent/secret"}, "give c.O16n.oidc_client_secret or c.O16n.oidc_client_secret_file, not both"),
+    ({"client_secret": "", "client_secret_file": "/nonexistent/secret"},
+     "c.O16n.oidc_client_secret_file: cannot read /nonexistent/secret"),
+    ({"auth_method": "private_key_jwt"}, "c.O16n.oidc_client_auth_method"),
+])
+def test_oidc_settings_name_the_bad_trait(traits, words):
+    good = {"flow": "client_credentials", "issuer": "https://login.example.com/tenant/v2.0", "client_id": "app",
+            "client_secret": "the-Secret-42"}
+    with pytest.raises(OidcConfigError, match=re.escape(words)):
+        OidcSettings.from_traits(**{**good, **traits})
+    assert "the-Secret-42" not in repr(OidcSettings.from_traits(**good))
+
+
+def test_the_relay_talks_to_the_issuers_host_only(monkeypatch):
+    import httpx
+
+    issuer = "https://login.example.com/tenant"
+    document = {"issuer": issuer, "token_endpoint": "https://evil.example.net/token"}
+    settings = OidcSettings.from_traits(flow="device_code", issuer=issuer, client_id="lab")
+    found = Issuer(settings)
+    found.http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=document)))
+    with pytest.raises(SignInError, match="is not on the issuer's host"):
+        found.endpoint("token_endpoint")
+    document.update(token_endpoint=issuer + "/token", device_authorization_endpoint=issuer + "/devicecode")
+    found._endpoints = None
+    assert found.endpoint("token_endpoint") == issuer + "/token"
+    # a verification URI the lab would show as a link must be a web address
+    answer = {"device_code": "d", "user_code": "U", "verification_uri": "javascript:alert(1)", "expires_in": 60}
+    found.http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answer)))
+    with pytest.raises(SignInError, match="verification_uri is not a web address"):
+        found.start_device()
 
 
 # ---------------------------------------------------------------- one error mapping

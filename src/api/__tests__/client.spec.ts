@@ -64,6 +64,15 @@ describe('O16nApi', () => {
     expect(JSON.parse(lastCall().init.body as string)).toEqual({});
   });
 
+  it('starts the OpenID Connect sign-ins with their method', async () => {
+    fetchMock.mockResolvedValue(reply(200, { connected: false, mode: 'remote', url: 'http://x', user: null, server: null, message: null }));
+    await api.loginWithDevice();
+    expect(lastCall().url).toBe('http://localhost:8888/lab-base/o16n/login');
+    expect(JSON.parse(lastCall().init.body as string)).toEqual({ method: 'device' });
+    await api.loginWithClientCredentials();
+    expect(JSON.parse(lastCall().init.body as string)).toEqual({ method: 'client_credentials' });
+  });
+
   it('cancels a batch with DELETE on its execution', async () => {
     fetchMock.mockResolvedValue(reply(200, { deleted: true }));
     await api.cancelBatch('Iris', 'v1', 'e/1');

@@ -112,7 +112,8 @@ class Settings:
     user_max_waiting: int = 64  # consumes one user may have waiting for workers on this node, then 429 (0: no cap)
     service_max_waiting: int = 256  # consumes waiting for workers of one service version on this node, then 429 (0: no cap)
     max_batch_parallel: int = 16  # cap on a batch execution's parallelCount
-    max_batch_parallel_per_user: int = 16  # batch items of one user running at once on this node
+    max_batch_parallel_per_user: int = 16  # batch chunks of one user running at once on this node
+    batch_chunk_max_items: int = 1000  # most batch items sent to a worker in one call
     max_body_bytes: int = 1024 * 1024 * 1024  # uploads, workspace objects, session files
     max_snapshot_bytes: int = 8 * 1024 * 1024 * 1024  # a snapshot zip a session writes
     max_reply_bytes: int = 256 * 1024 * 1024  # outputs and output files of one execution

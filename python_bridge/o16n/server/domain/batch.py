@@ -4,7 +4,12 @@ the database, index-aligned with the submitted records.
 The node that runs an execution holds a lease on it and renews it while it runs. Every node sweeps
 for executions nobody holds (their lease ran out, or their node was declared dead) and takes them
 over, so an execution never vanishes: it finishes, or ends as Failed. A cancel (DELETE) removes
-the row and tells every node; the node running it stops within one item. Items of one user run at most
+the row and tells every node; the node running it stops within one chunk.
+
+Items travel in chunks: up to parallelCount lanes take chunks off one queue, each chunk one worker
+call that runs its items one after the other exactly as single consumes (`run_many`), sized to take
+about CHUNK_SECONDS, with the results saved in one transaction. A chunk whose worker died or hung is
+run again item by item, so only the culprit fails. Lanes of one user run at most
 `max_batch_parallel_per_user` at a time on a node, whatever the executions' parallelCount.
 """
 
@@ -12,15 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -35,7 +42,7 @@ from ..store.db import Database
 from ..store.models import BatchExecution, BatchItem, Service, utcnow
 from .access import Caller
 from .catalog import ServiceCatalog
-from .execution import run_service
+from .execution import run_service, run_service_many
 from .requests import check_file_name
 from .specs import ServiceSpec
 from .views import BatchStatusView
@@ -43,6 +50,7 @@ from .views import BatchStatusView
 log = logging.getLogger("o16n.batch")
 UNFINISHED = ("Pending", "Ready", "InProgress")
 FINISHED = ("Complete", "Failed")
+CHUNK_SECONDS = 0.05  # a batch chunk's target time on its worker: progress stays live, round trips few
 
 
 def _service_id(db: Session, name: str, version: str) -> int:
@@ -93,14 +101,15 @@ class BatchService:
         parallel = min(parallel, self.settings.max_batch_parallel)
         execution_id = str(uuid.uuid4())
 
-        def insert(db: Session) -> None:
+        def add_rows(db: Session) -> None:
             db.add(BatchExecution(id=execution_id, service_id=_service_id(db, name, version), owner_id=caller.user_id,
                                   state="Pending", parallel_count=parallel, total=len(checked), lease_node=self.node,
                                   lease_until=utcnow() + self.lease))  # ours: no sweeper takes it
             db.flush()
-            db.add_all(BatchItem(execution_id=execution_id, index=i, inputs=x) for i, x in enumerate(checked))
+            db.execute(insert(BatchItem), [{"execution_id": execution_id, "index": i, "inputs": x}
+                                           for i, x in enumerate(checked)])
 
-        await self.db.run(insert)
+        await self.db.run(add_rows)
         self._launch(execution_id)
         return execution_id
 
@@ -220,25 +229,41 @@ class BatchService:
         if loaded is None:
             return
         parallel, owner_id, name, version, pending = loaded
-        limit = asyncio.Semaphore(max(1, min(parallel, self.settings.max_batch_parallel)))
+        queue = collections.deque(pending)
         user_slots = self._user_slots(owner_id)
         infrastructure_failed = False
 
-        async def one(index: int, inputs: dict[str, Any]) -> None:
+        async def lane() -> None:
+            """One worker's share: chunks off the common queue, sized to take about CHUNK_SECONDS."""
             nonlocal infrastructure_failed
-            async with limit, user_slots:
-                if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
-                    raise asyncio.CancelledError  # cancelled through another node: stop within one item
-                status, result = await self._run_item(spec, inputs, owner_id)
-            if status != 200:
-                infrastructure_failed = True
-            await run_in_threadpool(self._store_files, execution_id, index, result.get("outputFiles") or {})
-            await self.db.run(lambda db: _save_item(db, execution_id, index, result))
+            size = 1
+            while queue:
+                chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
+                async with user_slots:
+                    if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
+                        raise asyncio.CancelledError  # cancelled through another node: stop within one chunk
+                    started = time.perf_counter()
+                    status, results = await self._run_chunk(spec, [inputs for _, inputs in chunk], owner_id)
+                    elapsed = time.perf_counter() - started
+                if status != 200 and len(chunk) > 1:
+                    # The chunk's worker died or hung: run its items one by one, so only the culprit fails.
+                    results = []
+                    for _, inputs in chunk:
+                        status, result = await self._run_item(spec, inputs, owner_id)
+                        infrastructure_failed = infrastructure_failed or status != 200
+                        results.append(result)
+                elif status != 200:
+                    infrastructure_failed = True
+                done = list(zip((index for index, _ in chunk), results))
+                queue.extendleft(reversed(chunk[len(done):]))  # the worker stopped early: the rest goes back
+                await self._save(execution_id, done)
+                size = max(1, min(self.settings.batch_chunk_max_items, int(len(done) * CHUNK_SECONDS / max(elapsed, 1e-4))))
 
         renew = asyncio.get_running_loop().create_task(self._renew_lease(execution_id))
         try:
             spec = await self.catalog.spec(name, version)
-            await asyncio.gather(*(one(i, x) for i, x in pending))
+            lanes = max(1, min(parallel, self.settings.max_batch_parallel, len(pending)))
+            await asyncio.gather(*(lane() for _ in range(lanes)))
             final = "Failed" if infrastructure_failed else "Complete"
         except asyncio.CancelledError:
             raise  # shutdown or delete: the lease says who picks it up again
@@ -249,6 +274,18 @@ class BatchService:
             renew.cancel()
         await self.db.run(lambda db: _finish(db, execution_id, final))
 
+    async def _run_chunk(self, spec: ServiceSpec, records: list[dict[str, Any]],
+                         owner_id: int) -> tuple[int, list[dict[str, Any]]]:
+        """Items on one worker in one call, as consumes of the execution's owner; a fair-share cap
+        (429) means wait, not fail."""
+        delay = 0.05
+        while True:
+            status, replies = await run_service_many(self.pools, spec, records, owner_id)
+            if status != 429:
+                return status, [reply.to_result() for reply in replies]
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
+
     async def _run_item(self, spec: ServiceSpec, inputs: dict[str, Any], owner_id: int) -> tuple[int, dict[str, Any]]:
         """One item, as a consume of the execution's owner; a fair-share cap (429) means wait, not fail."""
         delay = 0.05
@@ -258,6 +295,13 @@ class BatchService:
                 return status, reply.to_result()
             await asyncio.sleep(delay)
             delay = min(1.0, delay * 2)
+
+    async def _save(self, execution_id: str, done: list[tuple[int, dict[str, Any]]]) -> None:
+        """A chunk's results (and output files) in one transaction."""
+        for index, result in done:
+            if result.get("outputFiles"):
+                await run_in_threadpool(self._store_files, execution_id, index, result["outputFiles"])
+        await self.db.run(lambda db: _save_items(db, execution_id, done))
 
     async def _renew_lease(self, execution_id: str) -> None:
         """Keep the lease while running; a lease another node took (ours ran out) stops this run."""
@@ -307,10 +351,12 @@ class BatchService:
                 await task
 
 
-def _save_item(db: Session, execution_id: str, index: int, result: dict[str, Any]) -> None:
-    item = db.get(BatchItem, (execution_id, index))
-    if item is not None:
-        item.result = result
+def _save_items(db: Session, execution_id: str, done: list[tuple[int, dict[str, Any]]]) -> None:
+    # One executemany by primary key; rows of a cancelled execution are gone and match nothing.
+    table = cast(Table, BatchItem.__table__)
+    items = table.c
+    db.execute(update(table).where(items.execution_id == bindparam("e"), items.index == bindparam("i"))
+               .values(result=bindparam("r")), [{"e": execution_id, "i": i, "r": result} for i, result in done])
 
 
 def _finish(db: Session, execution_id: str, final: str) -> None:

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..runtime.errors import PoolBusy, SandboxUnavailable, ServiceInitError, ShareExceeded, WorkerError, WorkerTimeout
+from ..runtime.errors import (
+    PoolBusy,
+    RuntimeFailure,
+    SandboxUnavailable,
+    ServiceInitError,
+    ShareExceeded,
+    WorkerError,
+    WorkerTimeout,
+)
 from ..runtime.pools import PoolRegistry
 from ..runtime.replies import ServiceReply
 from .specs import ServiceSpec
@@ -20,15 +28,33 @@ from .specs import ServiceSpec
 async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any], caller: int) -> tuple[int, ServiceReply]:
     """Run one request of `caller` (a user id) on the service's pool: (HTTP status, its reply)."""
     try:
-        reply = await pools.run(spec, inputs, caller=caller)
-    except ShareExceeded as exc:
+        return 200, await pools.run(spec, inputs, caller=caller)
+    except FAILURES as exc:
+        return failure(exc)
+
+
+async def run_service_many(pools: PoolRegistry, spec: ServiceSpec, records: list[dict[str, Any]],
+                           caller: int) -> tuple[int, list[ServiceReply]]:
+    """Batch items on one worker in one round trip: (200, the replies of the first 1..N items), or
+    (the status `run_service` would give, one failure reply) when the chunk as a whole failed."""
+    try:
+        return 200, await pools.run_many(spec, records, caller=caller)
+    except FAILURES as exc:
+        status, reply = failure(exc)
+        return status, [reply]
+
+
+FAILURES = (ShareExceeded, PoolBusy, SandboxUnavailable, WorkerTimeout, ServiceInitError, WorkerError)
+
+
+def failure(exc: RuntimeFailure) -> tuple[int, ServiceReply]:
+    """The HTTP status and reply of a request the runtime could not run (the table above)."""
+    if isinstance(exc, ShareExceeded):
         return 429, ServiceReply.failure(exc.message)
-    except (PoolBusy, SandboxUnavailable) as exc:
+    if isinstance(exc, (PoolBusy, SandboxUnavailable)):
         return 503, ServiceReply.failure(exc.message)
-    except WorkerTimeout as exc:
+    if isinstance(exc, WorkerTimeout):  # before WorkerError: it is one
         return 504, ServiceReply.failure(exc.message)
-    except ServiceInitError as exc:
+    if isinstance(exc, ServiceInitError):
         return 500, ServiceReply.failure(exc.message)
-    except WorkerError as exc:
-        return 500, ServiceReply.failure(f"the service's worker failed: {exc.message}; it has been replaced")
-    return 200, reply
+    return 500, ServiceReply.failure(f"the service's worker failed: {exc.message}; it has been replaced")

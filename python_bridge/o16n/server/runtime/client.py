@@ -153,6 +153,17 @@ class WorkerClient:
         meta, payload = await self._call(p.RunService(inputs), timeout)
         return self._parse_execution(meta, payload)
 
+    async def run_many(self, records: list[dict[str, Any]], timeout: float) -> list[r.ServiceReply]:
+        """Batch items in one round trip: the replies of the first 1..len(records), in order (the
+        worker stops early when the answer grows large; the caller sends the rest again)."""
+        meta, payload = await self._call(p.RunMany(records, self.settings.max_reply_bytes // 2), timeout)
+        try:
+            return r.parse_execute_many(meta, payload, len(records), self.settings.max_console_bytes + 64,
+                                        self._output_files)
+        except r.ProtocolViolation as exc:
+            self.kill()
+            raise WorkerError(f"the worker broke the protocol ({exc}) and was stopped") from None
+
     async def execute(self, code: str, inputs: dict[str, Any], outputs: list[str], *, timeout: float | None = None) -> r.ExecuteReply:
         """Session code in the persistent namespace; its console is readable meanwhile (`console()`)."""
         self._executing = True

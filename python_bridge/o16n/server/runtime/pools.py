@@ -135,6 +135,24 @@ class PoolRegistry:
             slot.keep = not reply.unhealthy
             return reply
 
+    async def run_many(self, spec: ServiceSpec, records: list[dict[str, Any]], *, caller: OwnerId) -> list[ServiceReply]:
+        """Batch items on one worker in one round trip, as `run` runs one: the replies of the first
+        1..len(records). The whole chunk has `consume_timeout`; the same exceptions as `run`."""
+        timeout = self.settings.consume_timeout
+        async with self.slot(spec, caller) as slot:
+            assert slot.client is not None
+            try:
+                replies = await slot.client.run_many(records, timeout)
+            except UserCodeError as exc:
+                slot.keep = True
+                return [ServiceReply.failure(exc.message)]
+            except WorkerTimeout:
+                raise WorkerTimeout(f"the batch chunk did not finish within {timeout:g} s; its worker was stopped") from None
+            except WorkerError as exc:
+                raise WorkerError(slot.ended or exc.message) from None
+            slot.keep = not replies[-1].unhealthy
+            return replies
+
     def warm(self, spec: ServiceSpec, count: int = 1) -> None:
         """Start workers ahead of requests until the pool holds `count` (capped by its maximum);
         never by closing another service's last worker."""

@@ -95,6 +95,17 @@ class RunService(Request):
 
 
 @dataclass(eq=False, repr=False)
+class RunMany(Request):
+    """Many consumes of a batch in one round trip, each as `run` would do it, in order. The worker
+    may stop early (the reply then holds fewer items) when the reply would outgrow `reply_budget`
+    payload bytes or its consoles the meta limit; the server sends the rest again."""
+
+    op: ClassVar[str] = "run_many"
+    records: list[dict[str, Any]]
+    reply_budget: int
+
+
+@dataclass(eq=False, repr=False)
 class Execute(Request):
     """Session code in the session's persistent namespace."""
 
@@ -163,7 +174,7 @@ class LoadSnapshot(Request):
 
 REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
-    for cls in (Ping, AssignSession, LoadService, RunService, Execute, ListObjects, GetObject, SetObject,
+    for cls in (Ping, AssignSession, LoadService, RunService, RunMany, Execute, ListObjects, GetObject, SetObject,
                 DeleteObject, TakeSnapshot, LoadSnapshot)
 }
 

@@ -180,3 +180,26 @@ def parse_execute(meta: dict[str, Any], payload: bytes, console_limit: int,
         outputs_json or b"{}",
         files_json or b"{}",
     )
+
+
+def parse_execute_many(meta: dict[str, Any], payload: bytes, asked: int, console_limit: int,
+                       output_files: tuple[str, ...] = ()) -> list[ExecuteReply]:
+    """The answer to a batch chunk: between 1 and `asked` executions, in the order sent, each
+    checked as `parse_execute` checks one; their payloads lie end to end."""
+    items = _field(meta, "items", list)
+    if not 1 <= len(items) <= asked:
+        raise ProtocolViolation(f"the chunk reply holds {len(items)} items for {asked} asked")
+    unhealthy = _field(meta, "unhealthy", bool)
+    replies, offset = [], 0
+    for item in items:
+        if type(item) is not dict:
+            raise ProtocolViolation("a chunk item is not an object")
+        size = _field(item, "payload_size", int)
+        if not 0 <= size <= len(payload) - offset:
+            raise ProtocolViolation("chunk payload sizes do not add up")
+        replies.append(parse_execute(item, payload[offset:offset + size], console_limit, output_files))
+        offset += size
+    if offset != len(payload):
+        raise ProtocolViolation("chunk payload sizes do not add up")
+    replies[-1].unhealthy = replies[-1].unhealthy or unhealthy
+    return replies

@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -125,12 +125,12 @@ class BatchService:
     async def status(self, caller: Caller, name: str, version: str, execution_id: str, partial: bool) -> BatchStatusView:
         def read(db: Session) -> BatchStatusView:
             execution = _own_execution(db, caller, name, version, execution_id)
-            results = list(db.scalars(
-                select(BatchItem.result).where(BatchItem.execution_id == execution.id).order_by(BatchItem.index)
-            ).all())
-            done = sum(1 for r in results if r is not None)
-            shown = results if (partial or execution.state in FINISHED) else []
-            return BatchStatusView(execution.state, done, execution.total, shown)
+            items = BatchItem.execution_id == execution.id
+            if not (partial or execution.state in FINISHED):  # a progress poll: count, decode nothing
+                done = db.scalar(select(func.count()).where(items, BatchItem.result.is_not(None))) or 0
+                return BatchStatusView(execution.state, done, execution.total, [])
+            results = list(db.scalars(select(BatchItem.result).where(items).order_by(BatchItem.index)).all())
+            return BatchStatusView(execution.state, sum(1 for r in results if r is not None), execution.total, results)
 
         return await self.db.run(read)
 
@@ -234,30 +234,40 @@ class BatchService:
         infrastructure_failed = False
 
         async def lane() -> None:
-            """One worker's share: chunks off the common queue, sized to take about CHUNK_SECONDS."""
-            nonlocal infrastructure_failed
-            size = 1
-            while queue:
-                chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
-                async with user_slots:
-                    if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
-                        raise asyncio.CancelledError  # cancelled through another node: stop within one chunk
+            """One worker's share: chunks off the common queue, sized to take about CHUNK_SECONDS;
+            a chunk's results are written while the next one runs."""
+            size, saving = 1, None
+            try:
+                while queue:
+                    chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
                     started = time.perf_counter()
-                    status, results = await self._run_chunk(spec, [inputs for _, inputs in chunk], owner_id)
+                    done = await run_chunk(chunk)
                     elapsed = time.perf_counter() - started
-                if status != 200 and len(chunk) > 1:
-                    # The chunk's worker died or hung: run its items one by one, so only the culprit fails.
-                    results = []
-                    for _, inputs in chunk:
-                        status, result = await self._run_item(spec, inputs, owner_id)
-                        infrastructure_failed = infrastructure_failed or status != 200
-                        results.append(result)
-                elif status != 200:
-                    infrastructure_failed = True
-                done = list(zip((index for index, _ in chunk), results))
-                queue.extendleft(reversed(chunk[len(done):]))  # the worker stopped early: the rest goes back
-                await self._save(execution_id, done)
-                size = max(1, min(self.settings.batch_chunk_max_items, int(len(done) * CHUNK_SECONDS / max(elapsed, 1e-4))))
+                    queue.extendleft(reversed(chunk[len(done):]))  # the worker stopped early: the rest goes back
+                    if saving is not None:
+                        await saving
+                    saving = asyncio.ensure_future(self._save(execution_id, done))
+                    size = max(1, min(self.settings.batch_chunk_max_items, int(len(done) * CHUNK_SECONDS / max(elapsed, 1e-4))))
+            finally:
+                if saving is not None:
+                    await saving
+
+        async def run_chunk(chunk: list[tuple[int, Any]]) -> list[tuple[int, dict[str, Any]]]:
+            nonlocal infrastructure_failed
+            async with user_slots:
+                if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
+                    raise asyncio.CancelledError  # cancelled through another node: stop within one chunk
+                status, results = await self._run_chunk(spec, [inputs for _, inputs in chunk], owner_id)
+            if status != 200 and len(chunk) > 1:
+                # The chunk's worker died or hung: run its items one by one, so only the culprit fails.
+                results = []
+                for _, inputs in chunk:
+                    status, result = await self._run_item(spec, inputs, owner_id)
+                    infrastructure_failed = infrastructure_failed or status != 200
+                    results.append(result)
+            elif status != 200:
+                infrastructure_failed = True
+            return list(zip((index for index, _ in chunk), results))
 
         renew = asyncio.get_running_loop().create_task(self._renew_lease(execution_id))
         try:

@@ -9,7 +9,7 @@ LAB_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json t
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install lab serve test test-python test-js test-ui bench clean
+.PHONY: install lab serve test check test-python test-js test-ui bench clean
 
 install: $(STAMP) $(LABEXT)
 
@@ -38,7 +38,12 @@ lab: install
 serve: install
 	$(BIN)/o16n serve
 
-test: test-python test-js test-ui
+test: check test-python test-js test-ui
+
+# Linters and the type checker (configured in pyproject.toml).
+check: install
+	$(BIN)/ruff check python_bridge bench
+	$(BIN)/mypy
 
 # The OpenID provider that the sign-in tests start (node-oidc-provider).
 OIDC_TEST_PROVIDER := python_bridge/tests/oidc/node_modules/.package-lock.json

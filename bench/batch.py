@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
+
 from consume import EXPECTED, SERVICE, VERSION, LiveServer, setup_o16n  # noqa: E402
 
 RECORD = {"flower_data": [5.1, 3.5, 1.4, 0.2]}

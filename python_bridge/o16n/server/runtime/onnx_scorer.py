@@ -45,6 +45,7 @@ class OnnxScorer:
             missing = [n for n, _ in self.inputs if n not in frame]
             if missing:
                 raise ScoringError(f"'inputData' lacks the column(s) {', '.join(missing)} the model takes")
+        feeds: dict[str, Any]
         try:
             if self.matrix:
                 name, element = self.inputs[0]

@@ -310,3 +310,28 @@ def test_frames_that_do_not_fit(server, svc_onnx):
         assert text.status_code == 200 and not text.json()["success"] and text.json()["errorMessage"]
         # the worker (or the in-process session) lives on
         assert score(client, name, {c: [1.0] for c in COLUMNS})["output_label"] in ([0], [1], [2])
+
+
+def test_answers_validate_against_the_9_1_document(live_server, svc_onnx, iris):
+    """The realtime calls' answers (and the listing of a realtime service) as the original document says."""
+    from test_conformance import Document, Seen, load
+
+    document = Document(load("rserver-swagger-9.1.0.json"))
+    name = unique()
+    with live_server.client() as client:
+        answers = [
+            publish(client, f"/realtime-services/{name}/v1", svc_onnx, description="d"),
+            publish(client, f"/realtime-services/{name}", svc_onnx),
+            publish(client, f"/realtime-services/{name}/v1", svc_onnx, method="PATCH", operationId="op"),
+            client.get(f"/services/{name}/v1"),
+            client.get(f"/services/{name}"),
+            client.post(f"/api/{name}/v1", json={"inputData": columns(iris[0][:2])}),
+            publish(client, f"/realtime-services/{name}/v1", b"not a model", method="PATCH"),
+        ]
+    assert [a.status_code for a in answers] == [201, 201, 200, 200, 200, 200, 400]
+    problems = []
+    for answer in answers:
+        seen = Seen(answer.request.method, answer.request.url.path, answer.status_code,
+                    answer.headers.get("content-type", ""), answer.json())
+        problems += document.problems(seen)
+    assert problems == []

@@ -343,6 +343,8 @@ class ServiceCatalog:
             spec = await self.spec(name, version)
         except NotFound:
             return  # deleted again meanwhile
+        if spec.model is not None and spec.model.scorer is not None:
+            return  # a realtime service scored in this process (realtime_in_process): no workers
         self.pools.warm(spec, max(1, spec.initial_size))
 
 

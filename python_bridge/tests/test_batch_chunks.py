@@ -92,6 +92,30 @@ def test_loud_items_split_the_chunk_and_all_answer(server_factory):
     assert all(len(item["consoleOutput"]) > 65000 for item in results)
 
 
+def test_a_realtime_batch_is_scored_as_one_frame_per_chunk_and_a_bad_item_costs_itself(server_factory):
+    from skl2onnx import to_onnx
+    from sklearn import datasets, svm
+
+    x, y = datasets.load_iris(return_X_y=True)
+    x = x.astype("float32")
+    model = svm.SVC().fit(x, y)
+    onnx = to_onnx(model, x[:1], target_opset=17).SerializeToString()
+    server = server_factory()
+    with server.client() as client:
+        name = unique("ChunkRt")
+        published = client.post(f"/realtime-services/{name}/v1", files={"model": ("m.onnx", onnx)})
+        assert published.status_code == 201, published.text
+        records = [{"inputData": {f"c{j}": [float(x[i % 150, j])] for j in range(4)}} for i in range(2000)]
+        records[500] = {"inputData": {"c0": [1.0], "c1": [2.0]}}  # two columns for a four-column model
+        status = run_batch(client, name, records, parallel=2)
+    assert status["state"] == "Complete", status["state"]
+    results = status["batchExecutionResults"]
+    assert results[500]["success"] is False and "column" in results[500]["errorMessage"]
+    labels = [r["outputParameters"]["outputData"]["output_label"] for i, r in enumerate(results) if i != 500]
+    expected = model.predict(x[[i % 150 for i in range(2000) if i != 500]]).tolist()
+    assert [label[0] for label in labels] == expected and all(len(label) == 1 for label in labels)
+
+
 # --- the parser of a chunk reply (what a hostile worker may send) --------------------------------
 def item(outputs: bytes = b'{"y":1}') -> tuple[dict, bytes]:
     meta = {"success": True, "error_message": "", "console": "", "changed_files": [], "unhealthy": False,

@@ -4,7 +4,7 @@ the database, index-aligned with the submitted records.
 The node that runs an execution holds a lease on it and renews it while it runs. Every node sweeps
 for executions nobody holds (their lease ran out, or their node was declared dead) and takes them
 over, so an execution never vanishes: it finishes, or ends as Failed. A cancel (DELETE) removes
-the row and tells every node; the node running it stops within one chunk.
+the row and tells every node; the node running it stops at once (its workers' calls are cut).
 
 Items travel in chunks: up to parallelCount lanes take chunks off one queue, each chunk one worker
 call that runs its items one after the other exactly as single consumes (`run_many`), sized to take
@@ -50,7 +50,8 @@ from .views import BatchStatusView
 log = logging.getLogger("o16n.batch")
 UNFINISHED = ("Pending", "Ready", "InProgress")
 FINISHED = ("Complete", "Failed")
-CHUNK_SECONDS = 0.05  # a batch chunk's target time on its worker: progress stays live, round trips few
+CHUNK_SECONDS = 0.1  # a batch chunk's target time on its worker: progress stays live, round trips few
+CANCEL_CHECK_SECONDS = 0.5  # how often a running execution reads its row (a missed cancel event)
 
 
 def _service_id(db: Session, name: str, version: str) -> int:
@@ -232,6 +233,7 @@ class BatchService:
         queue = collections.deque(pending)
         user_slots = self._user_slots(owner_id)
         infrastructure_failed = False
+        checked_at = 0.0
 
         async def lane() -> None:
             """One worker's share: chunks off the common queue, sized to take about CHUNK_SECONDS;
@@ -254,16 +256,21 @@ class BatchService:
 
         async def run_chunk(chunk: list[tuple[int, Any]]) -> list[tuple[int, dict[str, Any]]]:
             nonlocal infrastructure_failed
+            nonlocal checked_at
             async with user_slots:
-                if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
-                    raise asyncio.CancelledError  # cancelled through another node: stop within one chunk
+                # A cancel reaches the node by the event bus at once; the row is looked at too, now and
+                # then, in case an event was missed (the database is the truth).
+                if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
+                    checked_at = time.monotonic()
+                    if not await self.db.run(lambda db: db.get(BatchExecution, execution_id) is not None):
+                        raise asyncio.CancelledError  # cancelled through another node
                 status, results = await self._run_chunk(spec, [inputs for _, inputs in chunk], owner_id)
             if status != 200 and len(chunk) > 1:
                 # The chunk's worker died or hung: run its items one by one, so only the culprit fails.
                 results = []
                 for _, inputs in chunk:
                     status, result = await self._run_item(spec, inputs, owner_id)
-                    infrastructure_failed = infrastructure_failed or status != 200
+                    infrastructure_failed = infrastructure_failed or status not in (200, 400)
                     results.append(result)
             elif status != 200:
                 infrastructure_failed = True

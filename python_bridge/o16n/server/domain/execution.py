@@ -23,7 +23,7 @@ from ..runtime.errors import (
 )
 from ..runtime.pools import PoolRegistry
 from ..runtime.replies import ServiceReply
-from .realtime import score_model
+from .realtime import merge_frames, score_model, split_reply
 from .specs import ServiceSpec
 
 
@@ -42,12 +42,29 @@ async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, 
 async def run_service_many(pools: PoolRegistry, spec: ServiceSpec, records: list[dict[str, Any]],
                            caller: int) -> tuple[int, list[ServiceReply]]:
     """Batch items on one worker in one round trip: (200, the replies of the first 1..N items), or
-    (the status `run_service` would give, one failure reply) when the chunk as a whole failed."""
+    (the status `run_service` would give, one failure reply) when the chunk as a whole failed.
+    A realtime service scores the chunk's frames as one frame, in one run of the model."""
+    if spec.model is not None:
+        return await _score_many(pools, spec, records, caller)
     try:
         return 200, await pools.run_many(spec, records, caller=caller)
     except FAILURES as exc:
         status, reply = failure(exc)
         return status, [reply]
+
+
+async def _score_many(pools: PoolRegistry, spec: ServiceSpec, records: list[dict[str, Any]],
+                      caller: int) -> tuple[int, list[ServiceReply]]:
+    merged = merge_frames(spec, records) if len(records) > 1 else None
+    if merged is None:  # one record, or records that do not merge: the first one alone
+        status, reply = await run_service(pools, spec, records[0], caller)
+        return (200 if status == 400 else status), [reply]  # a frame that does not fit is that item's answer
+    frame, counts = merged
+    status, reply = await run_service(pools, spec, {"inputData": frame}, caller)
+    replies = split_reply(reply, counts) if status == 200 else None
+    if replies is None:
+        return (status if status != 200 else 500), [reply]  # the chunk goes again record by record
+    return 200, replies
 
 
 FAILURES = (ShareExceeded, PoolBusy, SandboxUnavailable, WorkerTimeout, ServiceInitError, WorkerError)

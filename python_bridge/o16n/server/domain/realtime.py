@@ -170,3 +170,46 @@ def _score_here(scorer: Any, frame: dict[str, list[Any]]) -> ServiceReply:
         return ServiceReply.failure(str(exc))
     text = json.dumps(outputs, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     return ServiceReply(True, "", "", outputs=outputs, outputs_json=text)
+
+
+def merge_frames(spec: ServiceSpec, records: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[int]] | None:
+    """A batch chunk of a realtime service as one frame (scored in one run): the merged columns and
+    each record's row count; None when a record does not fit the model or the records' columns
+    differ (the chunk is then run record by record, each with its own answer)."""
+    model = spec.model
+    assert model is not None
+    merged: dict[str, list[Any]] = {}
+    counts: list[int] = []
+    columns: list[str] | None = None
+    for record in records:
+        frame = record.get("inputData")
+        if not isinstance(frame, dict):
+            return None
+        try:
+            rows = check_frame(model.signature, frame)
+        except BadRequest:
+            return None
+        if columns is None:
+            columns = list(frame)
+            merged = {name: [] for name in columns}
+        elif list(frame) != columns:
+            return None
+        for name in columns:
+            merged[name].extend(frame[name])
+        counts.append(rows)
+    return merged, counts
+
+
+def split_reply(reply: ServiceReply, counts: list[int]) -> list[ServiceReply] | None:
+    """One scored frame back into the records' answers, `counts` rows each; None when the answer
+    is not a frame of the merged rows (the chunk is then run record by record)."""
+    frame = reply.outputs.get("outputData") if reply.success else None
+    if not isinstance(frame, dict) or any(not isinstance(c, list) or len(c) != sum(counts) for c in frame.values()):
+        return None
+    replies, start = [], 0
+    for rows in counts:
+        outputs = {"outputData": {name: column[start:start + rows] for name, column in frame.items()}}
+        text = json.dumps(outputs, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        replies.append(ServiceReply(True, "", "", outputs=outputs, outputs_json=text))
+        start += rows
+    return replies

@@ -27,11 +27,11 @@ from ..config import Settings
 from ..domain.access import Caller
 from ..domain.specs import EnvironmentRef
 from ..domain.views import iso
-from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from ..store.db import Database
 from ..store.models import Environment, Node, Service, SessionRecord, utcnow
 from .builder import Builder, BuildFailed
-from .spec import EnvironmentSpec, normalize_name
+from .spec import EnvironmentRefused, EnvironmentSpec, normalize_name
 
 log = logging.getLogger("o16n.environments")
 TOUCH_EVERY = 600.0  # seconds between two last-used updates of one environment by this node
@@ -127,7 +127,7 @@ class EnvironmentService:
                 await asyncio.shield(task)
         if not self.builder.complete(spec.key):
             message = await self.db.run(lambda db: (row.message if (row := db.get(Environment, spec.key)) else None))
-            raise BadRequest(message or "the environment could not be built", field="environment")
+            raise EnvironmentRefused(message or "the environment could not be built")
         await self._touch(spec.key, force=True)
         return self._ref(spec.key)
 
@@ -149,7 +149,7 @@ class EnvironmentService:
             return self._ref(key)
         row = await self.db.run(lambda db: db.get(Environment, key))
         if row is None:
-            raise BadRequest(f"the service's environment {key[:16]} no longer exists", field="environment")
+            raise EnvironmentRefused(f"the service's environment {key[:16]} no longer exists")
         return await self.ensure(EnvironmentSpec(row.python, tuple(row.packages)))
 
     def needs_build(self, key: str | None) -> bool:
@@ -160,7 +160,7 @@ class EnvironmentService:
         try:
             await asyncio.to_thread(self.builder.check_python, spec.python)
         except BuildFailed as exc:
-            raise BadRequest(exc.message, field="environment") from None
+            raise EnvironmentRefused(exc.message) from None
         key = spec.key
 
         def upsert(db: Session) -> str:

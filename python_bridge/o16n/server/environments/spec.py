@@ -24,6 +24,16 @@ SPECIFIERS = re.compile(r"^(\s*(===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*)
 MARKER = re.compile(r"^[A-Za-z0-9_.<>=!~'\" ()]+$")
 
 
+class EnvironmentRefused(BadRequest):
+    """A 400 about the `environment` field: the house error body (`fields`) plus Seam A's `field`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="environment")
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "field": "environment"}
+
+
 def normalize_name(name: str) -> str:
     """A distribution name as PEP 503 compares them: lower case, runs of -_. as one -."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -33,27 +43,27 @@ def normalize_requirement(text: str) -> str:
     """`Scikit_Learn == 1.5.2` -> `scikit-learn==1.5.2`; a BadRequest naming the problem otherwise."""
     raw = text.strip()
     if not raw or len(raw) > 300 or any(ord(c) < 32 for c in raw):
-        raise BadRequest(f"environment package '{text[:80]}' is not a requirement (name==version)", field="environment")
+        raise EnvironmentRefused(f"environment package '{text[:80]}' is not a requirement (name==version)")
     requirement, _, marker = raw.partition(";")
     match = NAME.match(requirement.strip())
     if not match:
-        raise BadRequest(f"environment package '{raw}' does not start with a distribution name", field="environment")
+        raise EnvironmentRefused(f"environment package '{raw}' does not start with a distribution name")
     rest = requirement.strip()[match.end():].strip()
     extras = ""
     if rest.startswith("["):
         found = EXTRAS.match(rest)
         if not found:
-            raise BadRequest(f"environment package '{raw}' has malformed extras", field="environment")
+            raise EnvironmentRefused(f"environment package '{raw}' has malformed extras")
         extras = "[" + ",".join(sorted(normalize_name(e.strip()) for e in found.group(0)[1:-1].split(","))) + "]"
         rest = rest[found.end():].strip()
     if rest and not SPECIFIERS.match(rest):
-        raise BadRequest(f"environment package '{raw}': only version specifiers may follow the name "
-                         "(like name==1.2.3; URLs, paths and options are not accepted)", field="environment")
+        raise EnvironmentRefused(f"environment package '{raw}': only version specifiers may follow the name "
+                         "(like name==1.2.3; URLs, paths and options are not accepted)")
     out = normalize_name(match.group(1)) + extras + re.sub(r"\s+", "", rest)
     marker = marker.strip()
     if marker:
         if not MARKER.match(marker):
-            raise BadRequest(f"environment package '{raw}' has a malformed marker", field="environment")
+            raise EnvironmentRefused(f"environment package '{raw}' has a malformed marker")
         out += " ; " + re.sub(r"\s+", " ", marker)
     return out
 
@@ -78,14 +88,14 @@ class EnvironmentSpec:
     @classmethod
     def make(cls, python: str, packages: list[str] | tuple[str, ...]) -> EnvironmentSpec:
         if not isinstance(python, str) or not PYTHON.match(python.strip()):
-            raise BadRequest("'environment.python' must be a Python version like 3.11 or 3.11.7", field="environment")
+            raise EnvironmentRefused("'environment.python' must be a Python version like 3.11 or 3.11.7")
         if len(packages) > MAX_PACKAGES:
-            raise BadRequest(f"an environment holds at most {MAX_PACKAGES} packages", field="environment")
+            raise EnvironmentRefused(f"an environment holds at most {MAX_PACKAGES} packages")
         normalized = sorted({normalize_requirement(p) for p in packages})
         names = [requirement_name(p) for p in normalized]
         twice = sorted({n for n in names if names.count(n) > 1 and not any(";" in p for p in normalized if requirement_name(p) == n)})
         if twice:
-            raise BadRequest(f"environment packages name {', '.join(twice)} more than once", field="environment")
+            raise EnvironmentRefused(f"environment packages name {', '.join(twice)} more than once")
         return cls(python.strip(), tuple(normalized))
 
     @classmethod
@@ -94,17 +104,17 @@ class EnvironmentSpec:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise BadRequest("'environment' must be an object {python, packages} or null", field="environment")
+            raise EnvironmentRefused("'environment' must be an object {python, packages} or null")
         fields = {str(k).lower(): v for k, v in value.items()}
         unknown = sorted(set(fields) - {"python", "packages"})
         if unknown:
-            raise BadRequest(f"'environment' has unknown members: {', '.join(unknown)}", field="environment")
+            raise EnvironmentRefused(f"'environment' has unknown members: {', '.join(unknown)}")
         python = fields.get("python")
         packages = fields.get("packages") or []
         if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
-            raise BadRequest("'environment.packages' must be an array of strings (name==version)", field="environment")
+            raise EnvironmentRefused("'environment.packages' must be an array of strings (name==version)")
         if not isinstance(python, str):
-            raise BadRequest("'environment.python' is required (a version like 3.11)", field="environment")
+            raise EnvironmentRefused("'environment.python' is required (a version like 3.11)")
         return cls.make(python, packages)
 
 

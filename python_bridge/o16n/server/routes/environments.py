@@ -9,8 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..environments.service import server_environment
-from ..environments.spec import EnvironmentSpec
-from ..errors import BadRequest
+from ..environments.spec import EnvironmentRefused, EnvironmentSpec
 from ..http import json_response, read_json, text_response
 from ..middleware import caller_of
 from ..state import state_of
@@ -21,7 +20,7 @@ async def create(request: Request) -> Response:
     caller.require_publisher("building environments")
     spec = EnvironmentSpec.parse(await read_json(request))
     if spec is None:
-        raise BadRequest("the body must be an environment {python, packages}", field="environment")
+        raise EnvironmentRefused("the body must be an environment {python, packages}")
     view, ready = await state_of(request).environments.request(caller, spec)
     return json_response(view.to_json(), 200 if ready else 202)
 

@@ -22,10 +22,11 @@ class ServiceView:
     publisher: str
     caller: Caller
     model: dict[str, Any] | None = None  # a realtime service's model: inputs, outputs, sizeBytes (o16n extension)
+    environment: dict[str, Any] | None = None  # {key, python, packages} (o16n extension); None: the server's own
 
     @classmethod
-    def of(cls, service: Service, publisher: str, caller: Caller) -> ServiceView:
-        return cls(service, publisher, caller)
+    def of(cls, service: Service, publisher: str, caller: Caller, environment: dict[str, Any] | None = None) -> ServiceView:
+        return cls(service, publisher, caller, environment=environment)
 
     def to_json(self) -> dict[str, Any]:
         service, caller = self.service, self.caller
@@ -47,6 +48,7 @@ class ServiceView:
             "outputFileNames": service.output_file_names,
             "myPermissionOnService": "read/write" if caller.may_manage(service.publisher_id) else "read only",
             **({"model": self.model} if self.model is not None else {}),
+            "environment": self.environment,
         }
 
 

@@ -171,14 +171,7 @@ class ServiceCatalog:
     async def _publish(self, caller: Caller, name: str, version: str, explicit: bool, definition: ServiceDefinition,
                        environment_key: str | None) -> str:
         def insert(db: Session) -> _Change:
-            # A name belongs to whoever published its first version; Owners may publish under any.
-            first = db.scalar(select(Service.publisher_id).where(Service.name == name)
-                              .order_by(Service.created_at, Service.id).limit(1))
-            if first is not None and first != caller.user_id and not caller.is_owner:
-                raise Forbidden(f"web service '{name}' belongs to another user: choose another name")
-            if db.scalar(select(Service.id).where(Service.name == name, Service.version == version)) is not None:
-                raise ExistsAlready(f"web service '{name}' version '{version}' already exists: use PATCH to update it",
-                                    status=403 if explicit else 409)
+            _check_new_version(db, caller, name, version, explicit)
             blob = _own_snapshot_blob(db, caller, definition.snapshot_id) if definition.snapshot_id else None
             db.add(Service(
                 name=name, version=version, publisher_id=caller.user_id, runtime_type="Python",
@@ -417,8 +410,9 @@ def _own_snapshot_blob(db: Session, caller: Caller, snapshot_id: str) -> str:
 
 
 def _check_new_version(db: Session, caller: Caller, name: str, version: str, explicit: bool) -> None:
-    """The rules of a new version (as `publish` applies them): the name is the caller's (or an Owner
-    publishes), and the version is new (403 for an explicit version, 409 for a generated one)."""
+    """The rules of a new version of either kind: a name belongs to whoever published its first
+    version (Owners may publish under any), and the version is new (403 for an explicit version,
+    409 for a generated one)."""
     first = db.scalar(select(Service.publisher_id).where(Service.name == name)
                       .order_by(Service.created_at, Service.id).limit(1))
     if first is not None and first != caller.user_id and not caller.is_owner:

@@ -63,6 +63,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from .client import Client, NotFound, O16nError, ServiceFailed, TokenCommand, capture, connect
 from .client.client import ServiceList
+from .client.definition import ServiceDefinition
 from .client.encoding import ParamType, param_type
 from .client.environment import Environment, VersionSkewWarning, skew_text
 from .client.results import BatchResult, ServiceResult
@@ -220,6 +221,17 @@ class O16nMagics(Magics):
     @property
     def user_ns(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
+
+    def _named_definition(self, ns: argparse.Namespace) -> ServiceDefinition:
+        """A service definition with the name, version, description and alias the command gave."""
+        definition = self._client().service(ns.name)
+        if ns.version:
+            definition.version(ns.version)
+        if ns.description is not None:
+            definition.description(ns.description)
+        if ns.alias:
+            definition.alias(ns.alias)
+        return definition
 
     def _client(self) -> Client:
         if self.client is None:
@@ -391,13 +403,7 @@ class O16nMagics(Magics):
         init, code = split_cell(cell, ns.init_cell)
         if not code.strip():
             raise MagicError("the cell is empty: write the service code below %%o16n publish")
-        definition = self._client().service(ns.name).code_str(code, init=init)
-        if ns.version:
-            definition.version(ns.version)
-        if ns.description is not None:
-            definition.description(ns.description)
-        if ns.alias:
-            definition.alias(ns.alias)
+        definition = self._named_definition(ns).code_str(code, init=init)
         if ns.inputs or not ns.update:
             definition.inputs(**parse_params(ns.inputs))
         if ns.outputs or not ns.update:
@@ -476,13 +482,7 @@ class O16nMagics(Magics):
         for var in (ns.model, ns.sample):
             if var is not None and var not in self.user_ns:
                 raise MagicError(f"no variable named {var!r}")
-        definition = self._client().service(ns.name)
-        if ns.version:
-            definition.version(ns.version)
-        if ns.description is not None:
-            definition.description(ns.description)
-        if ns.alias:
-            definition.alias(ns.alias)
+        definition = self._named_definition(ns)
         definition.realtime(self.user_ns[ns.model], self.user_ns[ns.sample] if ns.sample else None)
         info = definition.model_info or {}
         from .jupyter.inkernel.onnxmodel import summary

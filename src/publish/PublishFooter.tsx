@@ -7,6 +7,7 @@ import * as React from 'react';
 import { IPublishJob, IWebService } from '../api/types';
 import { CopyButton, Spinner } from '../components/common';
 import { NotCapturedWarning, PublishFailure, PublishSteps, formatSeconds } from './PublishProgress';
+import { VersionSkewWarning } from './sections/EnvironmentSection';
 import { IPublishFailure } from './usePublishJob';
 
 export interface IPublishFooterProps {
@@ -79,6 +80,7 @@ export function PublishFooter(props: IPublishFooterProps): JSX.Element {
         ) : null}
         <PublishFailure failure={failure} />
         <NotCapturedWarning notCaptured={job?.notCaptured} />
+        {service ? <VersionSkewWarning skew={job?.versionSkew} /> : null}
         {service ? <PublishResult {...props} service={service} /> : null}
       </div>
     </div>

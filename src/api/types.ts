@@ -228,14 +228,18 @@ export interface ICapturedPackage {
   version: string;
   /** null when the o16n server does not have it */
   serverVersion: string | null;
-  /** why it is there: "provides sklearn (clf is a sklearn.svm.SVC)" */
+  /** why it is there: "provides sklearn (clf is a sklearn.svm.SVC)", "required by scikit-learn" */
   reason: string | null;
+  /** the objects or the code use it themselves (false: another package requires it) */
+  direct?: boolean;
 }
 
 export interface ICapturedEnvironment {
-  /** the kernel's Python, "3.13.1" */
-  python: string;
+  /** the kernel's Python, "3.13.1" (null when the kernel could not say) */
+  python: string | null;
   packages: ICapturedPackage[];
+  /** what could not be pinned: a module from no installed distribution, a package installed from a URL */
+  notes?: string[];
 }
 
 /** An environment spec: built by the o16n server, keyed by the hash of the Python version and the sorted pins. */

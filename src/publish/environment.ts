@@ -117,11 +117,12 @@ export function applyCapturedEnvironment(env: IEnvironmentForm, captured: ICaptu
       });
     });
   const pythonEdited = env.python !== '' && env.python !== env.kernelPython;
+  const kernelPython = captured.python ?? '';
   return {
     ...next,
     rows,
-    python: pythonEdited ? env.python : captured.python,
-    kernelPython: captured.python,
+    python: pythonEdited ? env.python : kernelPython,
+    kernelPython,
     captured
   };
 }

@@ -221,3 +221,12 @@ describe('an environment the server already has', () => {
     expect(matchingEnvironment(null, [built([])])).toBeNull();
   });
 });
+
+describe('what the relay sends', () => {
+  it('a kernel that cannot tell its Python: empty, and nothing is sent without packages', () => {
+    const env = applyCapturedEnvironment(emptyEnvironment(), { python: null, packages: [], notes: ['mymod (read by the code) is not from an installed distribution'] });
+    expect(env.python).toBe('');
+    expect(toEnvironmentSpec(env)).toBeUndefined();
+    expect(validateEnvironment(addPackage(env, 'attrs', '1.0'))['environment.python']).toMatch(/Give the Python version/);
+  });
+});

@@ -154,6 +154,15 @@ function EnvironmentEditor(props: { env: IEnvironmentForm; errors: Record<string
       ) : env.captured ? (
         <p className="o16n-muted">No packages: the code and its objects need nothing beyond the standard library.</p>
       ) : null}
+      {env.captured?.notes?.length ? (
+        <ul className="o16n-analysis-notes" aria-label="Not pinned">
+          {env.captured.notes.map(n => (
+            <li key={n} className="o16n-hint">
+              {n}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <p className="o16n-row">
         <button type="button" className="jp-Button jp-mod-styled jp-mod-reject o16n-add" onClick={() => onChange(addPackage(env))}>
           + Add package

@@ -17,18 +17,35 @@ Line magics (``%o16n SUBCOMMAND ...``)::
     %o16n delete NAME VERSION              delete one version
     %o16n batch NAME VERSION --from df [--parallel 10]
                                            run a batch over a DataFrame, with a progress bar
+    %o16n environment [OBJECTS] [--pin P==V,...] [--unpin NAME,...]
+                                           the packages a service with these objects needs,
+                                           pinned at this kernel's versions (what --environment
+                                           publishes with)
+    %o16n environments                     the environments the server has built
+    %o16n publish-model NAME [--version V] --model clf [--sample X] [--description TEXT]
+                        [--alias OPERATION] [--update]
+                                           publish a realtime service: the model alone (ONNX;
+                                           a fitted scikit-learn estimator is converted with
+                                           skl2onnx, its inputs from the sample frame/array),
+                                           consumed with inputData -> outputData
 
 Cell magic (the cell body is the service code)::
 
     %%o16n publish NAME [--version V] [--description TEXT] --inputs a:float,b:vector
                        --outputs y:str [--objects clf,names] [--output-files out.png]
                        [--alias OPERATION] [--init-cell] [--update]
+                       [--environment [--pin P==V,...] [--unpin NAME,...] [--python X.Y]]
 
 With ``--init-cell`` the cell holds two blocks separated by a line ``# --- code ---``: the lines
 above it are the init code (run once when a worker loads the service), the lines below it are the
 code run for every call. ``--update`` patches an existing version instead of publishing a new one.
 ``--objects`` names kernel objects shipped with the service; ``--output-files`` names the files
 the code writes that callers get back (``--models`` and ``--artifacts`` are their old names).
+``--environment`` pins what the objects and the cell's imports need at this kernel's versions (the
+server builds that environment once, with progress, then publishes with it); ``--pin`` adds or
+overrides packages (and implies ``--environment``), ``--unpin`` drops some. Without it the service
+runs in the server's own environment (``--no-environment`` says so explicitly), and the magic names
+the packages whose versions differ between this kernel and the server.
 """
 
 from __future__ import annotations
@@ -39,6 +56,7 @@ import json
 import os
 import shlex
 import sys
+import warnings
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -46,6 +64,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from .client import Client, NotFound, O16nError, ServiceFailed, TokenCommand, capture, connect
 from .client.client import ServiceList
 from .client.encoding import ParamType, param_type
+from .client.environment import Environment, VersionSkewWarning, skew_text
 from .client.results import BatchResult, ServiceResult
 
 CODE_MARKER = "# --- code ---"
@@ -56,8 +75,11 @@ USAGE = """usage:
   %o16n consume NAME [VERSION] [--input value ...]
   %o16n swagger NAME VERSION | delete NAME VERSION
   %o16n batch NAME VERSION --from DATAFRAME [--parallel N]
+  %o16n environment [OBJECTS] [--pin P==V,...] [--unpin NAME,...] | environments
+  %o16n publish-model NAME [--version V] --model VAR [--sample VAR] [--description TEXT] [--alias OP] [--update]
   %%o16n publish NAME [--version V] [--description TEXT] [--inputs a:float,...] [--outputs y:str,...]
-                      [--objects clf,names] [--output-files out.png] [--alias OP] [--init-cell] [--update]"""
+                      [--objects clf,names] [--output-files out.png] [--alias OP] [--init-cell] [--update]
+                      [--environment | --no-environment] [--pin P==V,...] [--unpin NAME,...] [--python X.Y]"""
 
 
 class SwaggerDocument(dict):
@@ -222,7 +244,8 @@ class O16nMagics(Magics):
             print(USAGE)
             return None
         command, args = tokens[0], tokens[1:]
-        handler = getattr(self, f"_cmd_{command}", None)
+        handler = getattr(self, f"_cmd_{command.replace('-', '_')}", None) if command.isidentifier() or \
+            command.replace("-", "_").isidentifier() else None
         if handler is None:
             self._fail(f"unknown command {command!r}\n{USAGE}")
             return None
@@ -355,6 +378,12 @@ class O16nMagics(Magics):
         p.add_argument("--alias")
         p.add_argument("--init-cell", action="store_true")
         p.add_argument("--update", action="store_true", help="patch an existing version")
+        p.add_argument("--environment", "-e", action="store_true",
+                       help="pin the packages the objects and code need at this kernel's versions")
+        p.add_argument("--no-environment", action="store_true", help="run in the server's own environment")
+        p.add_argument("--pin", default="", help="packages to add or override, comma separated (P==V)")
+        p.add_argument("--unpin", default="", help="packages to drop, comma separated")
+        p.add_argument("--python", help="X.Y (default: this kernel's)")
         ns = p.parse_args(args)
         for old, new in (("--models", "--objects"), ("--artifacts", "--output-files")):
             if any(a == old or a.startswith(old + "=") for a in args):
@@ -377,17 +406,116 @@ class O16nMagics(Magics):
             definition.output_files([a.strip() for a in ns.output_files.split(",") if a.strip()])
         names = [n.strip() for n in ns.objects.split(",") if n.strip()]
         if names:
-            taken = capture(self.user_ns, names)
+            taken = capture(self.user_ns, names, environment=False)
             if taken.failed:
                 why = "; ".join(f"{k}: {v}" for k, v in taken.failed.items())
                 raise MagicError(f"cannot publish these objects: {why}")
             definition.objects(**taken.objects)
-        service = definition.redeploy() if ns.update else definition.deploy()
+        pins, unpins = _split(ns.pin), _split(ns.unpin)
+        if ns.environment and ns.no_environment:
+            raise MagicError("give --environment or --no-environment, not both")
+        if ns.no_environment and (pins or unpins or ns.python):
+            raise MagicError("--pin, --unpin and --python go with an environment, not --no-environment")
+        if ns.environment or pins or unpins or ns.python:
+            definition.environment(add=pins, remove=unpins, python=ns.python)
+            environment = definition.resolved_environment()
+            assert environment is not None
+            print(f"o16n: {environment.to_text()}")
+        with warnings.catch_warnings():  # the skew is printed below, as text
+            warnings.simplefilter("ignore", VersionSkewWarning)
+            service = definition.redeploy() if ns.update else definition.deploy()
         ins = ", ".join(f"{n}: {t.wire}" for n, t in service.inputs.items())
         outs = ", ".join(f"{n}: {t.wire}" for n, t in service.outputs.items())
         verb = "updated" if ns.update else "published"
         print(f"o16n: {verb} {service.name} {service.version}: POST {self._client().url}{service.api} "
               f"({ins}) -> ({outs})")
+        built = service.built_environment
+        if built:
+            how = "reused" if built.get("reused") else "built"
+            print(f"o16n: environment {str(built.get('key', ''))[:16]} ({how}): "
+                  f"python {built.get('python')}, {len(built.get('packages') or [])} package(s)")
+        elif service.version_skew:
+            print("o16n: version skew: " + skew_text(service.version_skew), file=sys.stderr)
+
+    def _cmd_environment(self, args: list[str]) -> Environment:
+        p = _Parser(prog="%o16n environment")
+        p.add_argument("objects", nargs="?", default="", help="kernel objects, comma separated")
+        p.add_argument("--pin", default="")
+        p.add_argument("--unpin", default="")
+        p.add_argument("--python")
+        ns = p.parse_args(args)
+        names = _split(ns.objects)
+        taken = capture(self.user_ns, names) if names else None
+        if taken is not None and taken.failed:
+            why = "; ".join(f"{k}: {v}" for k, v in taken.failed.items())
+            raise MagicError(f"cannot take these objects: {why}")
+        environment = taken.environment if taken is not None and taken.environment is not None else \
+            Environment.capture({})
+        if _split(ns.unpin):
+            environment = environment.remove(*_split(ns.unpin))
+        if _split(ns.pin):
+            environment = environment.add(*_split(ns.pin))
+        if ns.python:
+            environment = environment.with_python(ns.python)
+        return environment
+
+    def _cmd_environments(self, args: list[str]) -> EnvironmentList:
+        _Parser(prog="%o16n environments").parse_args(args)
+        return EnvironmentList(self._client().list_environments())
+
+    def _cmd_publish_model(self, args: list[str]) -> None:
+        p = _Parser(prog="%o16n publish-model")
+        p.add_argument("name")
+        p.add_argument("--version", "-v")
+        p.add_argument("--model", "-m", required=True, help="kernel variable: a fitted estimator, ONNX bytes or ModelProto")
+        p.add_argument("--sample", "-s", help="kernel variable: a frame or array whose columns give the inputs")
+        p.add_argument("--description", "-d")
+        p.add_argument("--alias")
+        p.add_argument("--update", action="store_true", help="replace the model of an existing version")
+        ns = p.parse_args(args)
+        for var in (ns.model, ns.sample):
+            if var is not None and var not in self.user_ns:
+                raise MagicError(f"no variable named {var!r}")
+        definition = self._client().service(ns.name)
+        if ns.version:
+            definition.version(ns.version)
+        if ns.description is not None:
+            definition.description(ns.description)
+        if ns.alias:
+            definition.alias(ns.alias)
+        definition.realtime(self.user_ns[ns.model], self.user_ns[ns.sample] if ns.sample else None)
+        info = definition.model_info or {}
+        from .jupyter.inkernel.onnxmodel import summary
+        service = definition.redeploy() if ns.update else definition.deploy()
+        verb = "updated" if ns.update else "published"
+        outputs = ", ".join(str(o.get("name")) for o in info.get("outputs") or [])
+        print(f"o16n: {verb} realtime {service.name} {service.version} ({summary(info) if info else 'onnx'}"
+              f"{'; outputs ' + outputs if outputs else ''}): POST {self._client().url}{service.api} "
+              "with {\"inputData\": {column: [values]}}")
+
+
+class EnvironmentList(list[dict[str, Any]]):
+    """The server's environments, shown as a table."""
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.to_text())
+
+    def to_text(self) -> str:
+        if not self:
+            return "(no environments)"
+        lines = []
+        for env in self:
+            size = env.get("sizeBytes")
+            services = ", ".join(f"{s.get('name')} {s.get('version')}" for s in env.get("services") or [])
+            lines.append(f"{str(env.get('key', ''))[:16]}  python {env.get('python')}  "
+                         f"{len(env.get('packages') or [])} package(s)  {env.get('state')}"
+                         f"{f'  {size / 1e6:.0f} MB' if isinstance(size, (int, float)) else ''}"
+                         f"{f'  used by {services}' if services else ''}")
+        return "\n".join(lines)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def load_ipython_extension(ipython: Any) -> None:

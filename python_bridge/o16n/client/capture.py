@@ -2,7 +2,9 @@
 
 `capture(namespace)` serializes each variable with dill on its own, so one object that cannot be
 taken (a generator, an open file, a lock, a socket, ...) is reported with the reason instead of
-failing the whole snapshot. Modules and IPython's own variables are skipped.
+failing the whole snapshot. Modules and IPython's own variables are skipped. While pickling, the
+modules each pickle refers to are recorded: `CaptureResult.environment` is what a service with
+these objects (and ``code``) needs from this Python, pinned (`environment.Environment`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import threading
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .environment import Environment
 
 # IPython's and Python's own names in a notebook namespace.
 IGNORED_NAMES = frozenset({
@@ -32,6 +37,7 @@ class Serialized:
     """Bytes already serialized with dill (uploaded as they are)."""
 
     data: bytes
+    modules: dict[str, str] | None = field(default=None, compare=False)  # what the pickle refers to, if recorded
 
     def __len__(self) -> int:
         return len(self.data)
@@ -70,6 +76,9 @@ class CaptureResult:
     objects: dict[str, Serialized] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    # {object name: {top-level package: module}} its pickle refers to
+    modules: dict[str, dict[str, str]] = field(default_factory=dict)
+    environment: Environment | None = None
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -94,6 +103,8 @@ class CaptureResult:
             lines.append(f"  + {k}: {_human(size)}")
         for k, why in self.failed.items():
             lines.append(f"  ! {k}: {why}")
+        if self.environment is not None:
+            lines.append(self.environment.to_text())
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -101,7 +112,8 @@ class CaptureResult:
         rows = [f"<tr><td>{esc(k)}</td><td>{_human(s)}</td><td>captured</td></tr>" for k, s in self.sizes.items()]
         rows += [f"<tr><td>{esc(k)}</td><td></td><td style='color:#c62828'>{esc(w)}</td></tr>"
                  for k, w in self.failed.items()]
-        return ("<table><tr><th>object</th><th>size</th><th>status</th></tr>" + "".join(rows) + "</table>")
+        env = self.environment._repr_html_() if self.environment is not None else ""
+        return ("<table><tr><th>object</th><th>size</th><th>status</th></tr>" + "".join(rows) + "</table>" + env)
 
 
 def _human(size: int) -> str:
@@ -113,15 +125,27 @@ def _human(size: int) -> str:
     return f"{size} B"  # pragma: no cover
 
 
-def capture(namespace: Mapping[str, Any], names: Iterable[str] | None = None) -> CaptureResult:
+def dumps_recording(value: Any) -> tuple[bytes, dict[str, str]]:
+    """``dill.dumps(value, recurse=True)`` and the modules the pickle refers to, in one pass."""
+    import dill
+
+    from o16n.jupyter.inkernel.pins import recorder_class
+
+    buffer = io.BytesIO()
+    pickler = recorder_class()(buffer, dill.settings["protocol"], byref=None, fmode=None, recurse=True)
+    pickler.dump(value)
+    return buffer.getvalue(), dict(pickler.modules)
+
+
+def capture(namespace: Mapping[str, Any], names: Iterable[str] | None = None, *,
+            code: str | Iterable[str] | None = None, environment: bool = True) -> CaptureResult:
     """Serialize variables of ``namespace`` with dill, one by one.
 
     ``names``: only these variables (an unknown name is reported in ``failed``); by default every
     variable except modules, IPython's own (``In``, ``Out``, ``_``, ``_i1``, ``get_ipython``, ``exit``,
-    ...) and names starting with an underscore.
+    ...) and names starting with an underscore. ``code``: the service code (and init code), whose
+    imports count for the ``environment`` (``environment=False``: do not work it out).
     """
-    import dill
-
     result = CaptureResult()
     if names is None:
         chosen = []
@@ -148,12 +172,17 @@ def capture(namespace: Mapping[str, Any], names: Iterable[str] | None = None) ->
             result.failed[name] = reason
             continue
         try:
-            data = dill.dumps(value, recurse=True)
+            data, result.modules[name] = dumps_recording(value)
         except RecursionError:
             result.failed[name] = "too deeply nested to serialize"
             continue
         except Exception as exc:  # dill raises many kinds (TypeError, PicklingError, ...)
             result.failed[name] = f"cannot be serialized: {type(exc).__name__}: {exc}"
             continue
-        result.objects[name] = Serialized(data)
+        result.objects[name] = Serialized(data, result.modules.get(name))
+    if environment:
+        from .environment import Environment
+
+        result.environment = Environment.capture({k: namespace[k] for k in result.objects}, code,
+                                                 modules=result.modules)
     return result

@@ -6,12 +6,14 @@ import html
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from .definition import ServiceDefinition
+from .environment import Environment, Skew, VersionSkewWarning, skew_text, version_skew
 from .errors import AuthenticationError, InvalidInput, NotFound, O16nError
 from .results import ServiceResult
 from .service import Service
@@ -82,8 +84,11 @@ class ServiceList(list[dict[str, Any]]):
 class Client:
     """A logged-in connection to an o16n server. Close it (or use ``with``) to revoke its token."""
 
+    SERVER_ENVIRONMENT_SECONDS = 60.0  # how long GET /environments/server is taken as still true
+
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self._server_env: tuple[float, dict[str, Any] | None] | None = None
 
     @property
     def url(self) -> str:
@@ -169,6 +174,22 @@ class Client:
         answer = self._transport.request("POST", where, json=body)
         return version or str(answer).strip().strip('"').rstrip("/").rsplit("/", 1)[-1]
 
+    def post_realtime_service(self, name: str, version: str | None, model: bytes, *, description: str | None = None,
+                              operation_id: str | None = None) -> str:
+        """``POST /realtime-services/{name}[/{version}]``: the 9.1 multipart form (``model`` file,
+        ``description``, ``operationId``); returns the version (the server's when none is given)."""
+        where = path("realtime-services", name, version) if version else path("realtime-services", name)
+        answer = self._transport.request("POST", where, data=_form(description, operation_id),
+                                         files={"model": ("model.onnx", model, "application/octet-stream")})
+        return version or str(answer).strip().strip('"').rstrip("/").rsplit("/", 1)[-1]
+
+    def patch_realtime_service(self, name: str, version: str, model: bytes | None = None, *,
+                               description: str | None = None, operation_id: str | None = None) -> None:
+        """``PATCH /realtime-services/{name}/{version}``: a new model and/or description, operation id."""
+        files = {"model": ("model.onnx", model, "application/octet-stream")} if model is not None else None
+        self._transport.request("PATCH", path("realtime-services", name, version),
+                                data=_form(description, operation_id), files=files)
+
     def patch_service(self, name: str, version: str, body: dict[str, Any]) -> None:
         """``PATCH /services/{name}/{version}``: change only the fields in ``body``."""
         self._transport.request("PATCH", path("services", name, version), json=body)
@@ -233,12 +254,112 @@ class Client:
                                                          "files", file_name), raw=True)
         return bytes(response.content)
 
+    # ------------------------------------------------------------ environments (o16n extension)
+    def list_environments(self) -> list[dict[str, Any]]:
+        """``GET /environments``: the environments the server has built (or is building)."""
+        return list(self._transport.request("GET", "/environments") or [])
+
+    def get_environment(self, key: str) -> dict[str, Any]:
+        """``GET /environments/{key}``: one Environment (``state``, ``progress``, ``message``, ...)."""
+        answer = self._transport.request("GET", path("environments", key))
+        return answer if isinstance(answer, dict) else {}
+
+    def delete_environment(self, key: str) -> None:
+        """``DELETE /environments/{key}`` (Owner; 409 while a service or session uses it)."""
+        self._transport.request("DELETE", path("environments", key))
+
+    def server_environment(self, refresh: bool = False) -> dict[str, Any] | None:
+        """``GET /environments/server``: ``{python, packages: {name: version}}`` a service without an
+        environment runs with; None when the server does not say (a server without environments).
+        Kept for a minute."""
+        now = time.monotonic()
+        if not refresh and self._server_env is not None and now - self._server_env[0] < self.SERVER_ENVIRONMENT_SECONDS:
+            return self._server_env[1]
+        try:
+            answer = self._transport.request("GET", "/environments/server")
+        except (NotFound, InvalidInput):
+            answer = None
+        value = answer if isinstance(answer, dict) else None
+        self._server_env = (now, value)
+        return value
+
+    def start_environment(self, environment: Environment | dict[str, Any]) -> dict[str, Any]:
+        """``POST /environments``: start building (202), or the ready one (200); the Environment."""
+        spec = environment.spec() if isinstance(environment, Environment) else dict(environment)
+        answer = self._transport.request("POST", "/environments", json=spec)
+        return answer if isinstance(answer, dict) else {}
+
+    def build_environment(self, environment: Environment | dict[str, Any], *, progress: bool = True,
+                          timeout: float | None = None, poll_interval: float = 0.5) -> dict[str, Any]:
+        """Have the server build an environment and wait until it is ready, showing its progress
+        ("building environment: 14 packages"); returns the Environment with ``reused`` (it was
+        ready already). A failed build is an InvalidInput with the resolver's message
+        (``field: "environment"``); TimeoutError after ``timeout`` seconds."""
+        answer = self.start_environment(environment)
+        reused = answer.get("state") == "ready"
+        key = str(answer.get("key") or "")
+        bar = _progress_bar(f"environment {key[:16]}", progress and not reused)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while answer.get("state") == "building":
+                if bar is not None:
+                    bar.set_postfix_str(str(answer.get("progress") or "building"), refresh=True)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"environment {key[:16]} still building after {timeout} s "
+                                       f"({answer.get('progress') or 'no progress reported'})")
+                time.sleep(poll_interval)
+                answer = self.get_environment(key)
+            if answer.get("state") != "ready":
+                raise InvalidInput(str(answer.get("message") or f"the environment {key[:16]} could not be built"),
+                                   field="environment", body=answer)
+            if bar is not None:
+                seconds = answer.get("buildSeconds")
+                bar.set_postfix_str(f"ready in {seconds:.1f} s" if isinstance(seconds, (int, float)) else "ready",
+                                    refresh=True)
+        finally:
+            if bar is not None:
+                bar.close()
+        return {**answer, "reused": reused}
+
+    def version_skew(self, environment: Environment) -> list[Skew] | None:
+        """Packages of ``environment`` (the ones its objects and code use directly) whose version on
+        the server (its own environment) differs; None when the server does not say."""
+        server = self.server_environment()
+        if server is None:
+            return None
+        return version_skew(environment, server.get("packages") or {})
+
+    # ------------------------------------------------------------ publishing
+    def _publish_realtime(self, definition: ServiceDefinition, *, update: bool) -> Service:
+        """``POST /realtime-services/{name}[/{version}]`` (or PATCH) with the 9.1 multipart form."""
+        data = definition.model_bytes()
+        assert data is not None
+        version = definition._version
+        if update and version is None:
+            version = self.get_service(definition.name).version
+        if update:
+            assert version is not None
+            self.patch_realtime_service(definition.name, version, data, description=definition._description,
+                                        operation_id=definition.operation_id())
+        else:
+            version = self.post_realtime_service(definition.name, version, data, description=definition._description,
+                                                 operation_id=definition.operation_id())
+        meta = self.list_services(definition.name, version)
+        if not meta:
+            raise NotFound(f"service {definition.name} was published but cannot be read back", status=404)
+        return Service(self, meta[0])
+
     def _publish(self, definition: ServiceDefinition, *, update: bool) -> Service:
         body = definition.request_body(partial=update)
         version = definition._version
         if update and version is None:
             version = self.get_service(definition.name).version
         blobs = definition.object_blobs()
+        environment = definition.resolved_environment()
+        built: dict[str, Any] | None = None
+        if environment is not None:
+            built = self.build_environment(environment)
+            body["environment"] = environment.spec()
         session: Session | None = None
         snapshot_id: str | None = None
         try:
@@ -268,8 +389,23 @@ class Client:
         meta = self.list_services(definition.name, version) if version else self.list_services(definition.name)
         if not meta:
             raise NotFound(f"service {definition.name} was published but cannot be read back", status=404)
-        return Service(self, meta[-1] if version is None else meta[0],
-                       input_types=definition.resolved_inputs(), output_types=definition.resolved_outputs())
+        service = Service(self, meta[-1] if version is None else meta[0],
+                          input_types=definition.resolved_inputs(), output_types=definition.resolved_outputs())
+        service.built_environment = built
+        if environment is None and not update:
+            service.version_skew = self._skew_of(definition)
+            if service.version_skew:
+                warnings.warn(f"{service.name} {service.version}: {skew_text(service.version_skew)}",
+                              VersionSkewWarning, stacklevel=3)
+        else:
+            service.version_skew = []
+        return service
+
+    def _skew_of(self, definition: ServiceDefinition) -> list[Skew] | None:
+        try:
+            return self.version_skew(definition.captured_environment())
+        except O16nError:
+            return None  # the service is published; the server could not say what it has
 
     # ------------------------------------------------------------ sessions and snapshots
     def create_session(self, name: str | None = None, snapshot_id: str | None = None) -> Session:
@@ -306,6 +442,23 @@ class Client:
     def download_snapshot(self, snapshot_id: str) -> bytes:
         """The snapshot's zip content."""
         return self._transport.request("GET", path("snapshots", snapshot_id), raw=True).content
+
+
+def _form(description: str | None, operation_id: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("description", description), ("operationId", operation_id)) if v is not None}
+
+
+def _progress_bar(description: str, show: bool) -> Any:
+    """A tqdm bar without a total (notebook widget or terminal), or None."""
+    if not show:
+        return None
+    try:
+        with warnings.catch_warnings():  # no "IProgress not found" noise without ipywidgets
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+        return tqdm(total=None, desc=description, bar_format="{desc}: {postfix} [{elapsed}]")
+    except ImportError:  # pragma: no cover
+        return None
 
 
 def _read_credentials_file(file: str) -> dict[str, Any]:

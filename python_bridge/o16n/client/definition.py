@@ -8,6 +8,15 @@ explicit ``inputs()``/``outputs()``, types come from the function's annotations:
     def score(flower_data: list) -> str: ...
     # inputs: flower_data (vector); outputs: result (character)
     # published code: <source of score>\nresult = score(flower_data)
+
+``.environment()`` pins what the objects and code need from this Python (`environment`): the
+publish first has the server build that environment (``POST /environments``, progress shown),
+then publishes with it. Without it the service runs in the server's own environment and the
+published Service's ``version_skew`` names the packages whose versions differ from this kernel's.
+
+``.realtime(model, sample)`` makes it a realtime service instead: an ONNX model (bytes, an
+``onnx.ModelProto``, or a fitted scikit-learn estimator/pipeline converted with skl2onnx), scored
+natively by the server, consumed with ``inputData`` (a frame) -> ``outputData``.
 """
 
 from __future__ import annotations
@@ -16,20 +25,22 @@ import inspect
 import textwrap
 import typing
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..wire import binding
 from ..wire.errors import WireError
 from ..wire.names import check_name
-from .capture import Serialized
+from .capture import Serialized, dumps_recording
 from .encoding import ParamType, definitions, param_type
+from .environment import Environment
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
     from .service import Service
 
 DEFAULT_OUTPUT = "result"
+CAPTURE = object()  # .environment() without packages: capture them at publish time
 
 
 def function_source(fn: Callable[..., Any]) -> str:
@@ -105,6 +116,14 @@ class ServiceDefinition:
         self._outputs: dict[str, ParamType] | None = None
         self._objects: dict[str, Any] = {}
         self._output_files: list[str] | None = None
+        self._environment: Any = None  # None: the server's own; CAPTURE; an Environment
+        self._env_add: list[str] = []
+        self._env_remove: list[str] = []
+        self._env_python: str | None = None
+        self._modules: dict[str, dict[str, str]] = {}
+        self._blobs: dict[str, bytes] | None = None
+        self._model: bytes | None = None
+        self.model_info: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- setters
     def version(self, version: str) -> ServiceDefinition:
@@ -140,6 +159,7 @@ class ServiceDefinition:
     def objects(self, **objs: Any) -> ServiceDefinition:
         """Python objects the code uses by name; dill-serialized into the service's snapshot."""
         self._objects.update(objs)
+        self._blobs = None
         return self
 
     def models(self, **objs: Any) -> ServiceDefinition:
@@ -166,7 +186,79 @@ class ServiceDefinition:
         _deprecated("ServiceDefinition.artifact()", "output_file()")
         return self.output_file(name)
 
+    def environment(self, packages: Any = CAPTURE, *, add: Iterable[str] | str = (),
+                    remove: Iterable[str] | str = (), python: str | None = None) -> ServiceDefinition:
+        """Publish with an environment built for this service (o16n extension; Seam A).
+
+        - ``.environment()``: captured at publish time from the objects and the code (the
+          distributions providing what they use, with their requirements, at this kernel's versions);
+        - ``.environment(["attrs==24.2.0", ...])`` or an `Environment` (``definition.captured_environment()``
+          edited): exactly these packages;
+        - ``.environment(None)``: none, the server's own environment (the default);
+        - ``add``: more packages, or other versions of captured ones (``"xgboost==2.1.0"``; a bare name
+          pins this kernel's version); ``remove``: names to drop; ``python``: ``X.Y`` (default: this
+          kernel's).
+        """
+        if self._model is not None and packages is not None and packages is not False:
+            raise ValueError("a realtime service has no environment: its model is scored natively")
+        self._env_add = [add] if isinstance(add, str) else list(add)
+        self._env_remove = [remove] if isinstance(remove, str) else list(remove)
+        self._env_python = python
+        if packages is None or packages is False:
+            self._environment = None
+        elif packages is CAPTURE or packages is True:
+            self._environment = CAPTURE
+        else:
+            self._environment = Environment.parse(packages)
+        if self._environment is not None:
+            self.resolved_environment()  # a bad requirement or an unknown name to remove fails now
+        return self
+
+    def realtime(self, model: Any, sample: Any = None, *, target_opset: int | None = None) -> ServiceDefinition:
+        """Make this a realtime service (9.1 ``/realtime-services``): ``model`` is ONNX bytes, an
+        ``onnx.ModelProto`` or a fitted scikit-learn estimator/pipeline (converted here with skl2onnx;
+        ``sample``, a few rows of the input frame or array, gives the input names and types).
+        Consumed with ``inputData`` (a data frame) -> ``outputData``. Converted now: a model that
+        cannot be is a ValueError naming why."""
+        from o16n.jupyter.inkernel.onnxmodel import describe, to_onnx
+
+        data = to_onnx(model, sample, target_opset)
+        self.model_info = describe(data)
+        self._model = data
+        return self
+
     # ---------------------------------------------------------------- building
+    @property
+    def is_realtime(self) -> bool:
+        return self._model is not None
+
+    def model_bytes(self) -> bytes | None:
+        return self._model
+
+    def captured_environment(self) -> Environment:
+        """What this service's objects and code need from this Python (as ``.environment()`` captures it)."""
+        blobs = self.object_blobs()  # records the modules while pickling
+        objects = {k: v for k, v in self._objects.items() if k in blobs}
+        code = []
+        try:
+            code = [c for c in (self.build_code(), self.build_init()) if c]
+        except ValueError:
+            pass
+        return Environment.capture(objects, code, modules=self._modules)
+
+    def resolved_environment(self) -> Environment | None:
+        """The environment this definition publishes with, or None (the server's own)."""
+        if self._environment is None:
+            return None
+        env = self.captured_environment() if self._environment is CAPTURE else self._environment
+        if self._env_remove:
+            env = env.remove(*self._env_remove)
+        if self._env_add:
+            env = env.add(*self._env_add)
+        if self._env_python:
+            env = env.with_python(self._env_python)
+        return env
+
     def resolved_inputs(self) -> dict[str, ParamType] | None:
         if self._inputs is not None:
             return self._inputs
@@ -235,26 +327,46 @@ class ServiceDefinition:
         return body
 
     def object_blobs(self) -> dict[str, bytes]:
-        """The dill bytes of every object, serialized one by one with a clear error per object."""
-        import dill
+        """The dill bytes of every object, serialized one by one with a clear error per object
+        (once per definition: the bytes are kept until ``objects()`` is called again)."""
+        if self._blobs is not None:
+            return self._blobs
         blobs: dict[str, bytes] = {}
         for name, obj in self._objects.items():
             if isinstance(obj, Serialized):
                 blobs[name] = obj.data
+                if obj.modules is not None:
+                    self._modules[name] = obj.modules
                 continue
             try:
-                blobs[name] = dill.dumps(obj)
+                blobs[name], self._modules[name] = dumps_recording(obj)
             except Exception as exc:
                 raise ValueError(f"object {name!r} ({type(obj).__name__}) cannot be serialized: {exc}") from None
+        self._blobs = blobs
         return blobs
 
     # ---------------------------------------------------------------- actions
+    def _check_realtime(self) -> None:
+        extra = [what for what, given in (("code", self._code_fn is not None or self._code_str is not None),
+                                          ("objects", bool(self._objects)), ("inputs", self._inputs is not None),
+                                          ("outputs", self._outputs is not None),
+                                          ("output files", self._output_files is not None)) if given]
+        if extra:
+            raise ValueError(f"a realtime service is its model alone: drop the {', '.join(extra)} "
+                             "(it is consumed with inputData -> outputData)")
+
     def deploy(self) -> Service:
         """Publish a new service (or a new version of one); returns the consumable Service."""
+        if self._model is not None:
+            self._check_realtime()
+            return self._client._publish_realtime(self, update=False)
         return self._client._publish(self, update=False)
 
     def redeploy(self) -> Service:
         """Update an existing version in place (PATCH) with only what was set here."""
+        if self._model is not None:
+            self._check_realtime()
+            return self._client._publish_realtime(self, update=True)
         return self._client._publish(self, update=True)
 
     def __repr__(self) -> str:

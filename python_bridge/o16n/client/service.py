@@ -48,6 +48,14 @@ class Service:
         self.init_code: str | None = lowered.get("initcode")
         self.output_file_names: list[str] = list(lowered.get("outputfilenames") or [])
         self.permission: str | None = lowered.get("mypermissiononservice")
+        # o16n extensions: the environment it runs in ({key, python, packages} | None: the server's
+        # own) and a realtime service's model ({inputs, outputs, sizeBytes})
+        self.environment: dict[str, Any] | None = lowered.get("environment")
+        self.model: dict[str, Any] | None = lowered.get("model")
+        # set by a publish from this client: the built environment, and the version skew against the
+        # server's own environment when published without one (None: the server did not say)
+        self.built_environment: dict[str, Any] | None = None
+        self.version_skew: list[Any] | None = []
         wire_in = from_definitions(lowered.get("inputparameterdefinitions"))
         wire_out = from_definitions(lowered.get("outputparameterdefinitions"))
         # keep the Python flavour the user declared, when it agrees with what the server stored

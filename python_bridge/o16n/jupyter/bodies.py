@@ -7,6 +7,7 @@ o16n server checks them, so a publish job does not fail late on something the fo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,10 @@ from o16n.wire.types import Parameter, canonical_type
 from o16n.wire.values import check_inputs
 
 from .errors import RelayError
+
+KINDS = ("script", "realtime")
+_PYTHON = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+_REQUIREMENT = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,\s-]*\])?\s*([<>=!~]=?[^;]*)?(;.*)?$")
 
 
 class Body:
@@ -76,6 +81,30 @@ class Body:
                 raise RelayError(400, exc.message, key) from None
         return value
 
+    def environment(self, key: str = "environment") -> dict[str, Any] | None:
+        """``{python, packages: [requirement]}`` (Seam A's spec) or None (the server's own)."""
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise RelayError(400, f"'{key}' must be {{python, packages}} or null", key)
+        python = value.get("python")
+        if not isinstance(python, str) or not _PYTHON.match(python.strip()):
+            raise RelayError(400, f"{key}: 'python' must be a version X.Y or X.Y.Z", key)
+        packages = value.get("packages") if value.get("packages") is not None else []
+        if not isinstance(packages, list) or not all(isinstance(p, str) and p.strip() for p in packages):
+            raise RelayError(400, f"{key}: 'packages' must be a list of requirement strings (name==version)", key)
+        bad = [p for p in packages if not _REQUIREMENT.match(p)]
+        if bad:
+            raise RelayError(400, f"{key}: not a requirement: {', '.join(bad)}", key)
+        return {"python": python.strip(), "packages": list(dict.fromkeys(p.strip() for p in packages))}
+
+    def identifier(self, key: str, required: bool = False) -> str | None:
+        value = self.text(key, required)
+        if value is not None and not value.isidentifier():
+            raise RelayError(400, f"'{key}' must be the name of a kernel object (a Python identifier)", key)
+        return value
+
     def code_or_function(self) -> tuple[str | None, str | None]:
         code, function = self.text("code"), self.text("functionName")
         if (code is None) == (function is None):
@@ -103,6 +132,10 @@ class PublishRequest:
     output_file_names: list[str]
     operation_id: str | None
     notebook: str | None
+    kind: str = "script"
+    model: str | None = None  # realtime: the kernel object to convert
+    sample: str | None = None  # realtime: the kernel object giving the input schema
+    environment: dict[str, Any] | None = None  # script: Seam A's spec; None: the server's own
 
     @classmethod
     def parse(cls, raw: Any) -> PublishRequest:
@@ -112,15 +145,34 @@ class PublishRequest:
         kernel_id = body.text("kernelId", required=True) or ""
         name = body.service_name("name", required=True) or ""
         version = body.service_name("version")
-        code, function = body.code_or_function()
+        kind = body.text("kind") or "script"
+        if kind not in KINDS:
+            raise RelayError(400, "'kind' must be 'script' or 'realtime'", "kind")
         operation = body.text("operationId")
         if operation is not None and not operation.isidentifier():
             raise RelayError(400, "'operationId' must be an identifier (letters, digits, '_')", "operationId")
+        if kind == "realtime":
+            for key in ("code", "functionName", "inputs", "outputs", "initCode"):
+                if body.raw.get(key) not in (None, "", []):
+                    raise RelayError(400, f"a realtime service is its model alone: no '{key}'", key)
+            for key in ("objects", "files", "outputFileNames"):
+                if body.raw.get(key):
+                    raise RelayError(400, f"a realtime service is its model alone: no '{key}'", key)
+            if body.raw.get("environment") is not None:
+                raise RelayError(400, "a realtime service has no environment: its model is scored natively",
+                                 "environment")
+            return cls(kernel_id=kernel_id, name=name, version=version, description=body.text("description"),
+                       code=None, function_name=None, inputs=None, outputs=None, objects=[], files=[],
+                       init_code=None, output_file_names=[], operation_id=operation,
+                       notebook=body.text("notebook"), kind=kind, model=body.identifier("model", required=True),
+                       sample=body.identifier("sample"))
+        code, function = body.code_or_function()
         return cls(
             kernel_id=kernel_id, name=name, version=version, description=body.text("description"), code=code,
             function_name=function, inputs=body.params("inputs"), outputs=body.params("outputs"),
             objects=body.identifiers("objects"), files=body.names("files"), init_code=body.text("initCode"),
             output_file_names=body.names("outputFileNames"), operation_id=operation, notebook=body.text("notebook"),
+            environment=body.environment(),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -131,6 +183,7 @@ class PublishRequest:
             "inputs": self.inputs, "outputs": self.outputs,
             "objects": self.objects, "files": self.files, "initCode": self.init_code,
             "outputFileNames": self.output_file_names, "operationId": self.operation_id, "notebook": self.notebook,
+            "kind": self.kind, "model": self.model, "sample": self.sample, "environment": self.environment,
         }
 
     @classmethod

@@ -58,6 +58,8 @@ SERVER_FIELDS: dict[str, str | None] = {
     "name": "name",
     "version": "version",
     "runtimetype": None,
+    "environment": "environment",
+    "model": "model",
 }
 _MESSAGE_NAMES = {"inputParameterDefinitions": "inputs", "outputParameterDefinitions": "outputs"}
 _ROW = re.compile(r"(inputParameterDefinitions|outputParameterDefinitions)\[(\d+)\]")
@@ -83,7 +85,8 @@ def server_field(field: str | None, message: str, where: str = "publish") -> str
 # Every field a relay request may name (docs/jupyter-api.md).
 RELAY_FIELDS = frozenset({"name", "version", "description", "code", "functionName", "inputs", "outputs", "objects",
                           "files", "initCode", "outputFileNames", "operationId", "kernelId", "notebook", "body",
-                          "username", "password", "method", "records", "parallelCount", "jobId", "variables"})
+                          "username", "password", "method", "records", "parallelCount", "jobId", "variables",
+                          "environment", "kind", "model", "sample"})
 
 
 def _relay_message(message: str) -> str:

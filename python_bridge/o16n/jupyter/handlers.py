@@ -15,6 +15,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from o16n.client import O16nError
+
 from .bodies import AnalyzeRequest, Body, KernelTestRequest, PublishRequest
 from .errors import RelayError, relay_error
 from .functions import function_info
@@ -262,7 +264,24 @@ class AnalyzeHandler(O16nHandler):
         function = answer.get("function")
         self.reply({"inputs": answer.get("inputs", []), "outputs": answer.get("outputs", []),
                     "objects": answer.get("objects", []), "notes": answer.get("notes", []),
-                    "function": function_info(function) if function else None})
+                    "function": function_info(function) if function else None,
+                    "environment": await self._with_server_versions(answer.get("environment"))})
+
+    async def _with_server_versions(self, environment: dict[str, Any] | None) -> dict[str, Any]:
+        """The kernel's environment with each package's ``serverVersion`` (from the o16n server's
+        ``GET /environments/server``; null when it lacks the package, or cannot say)."""
+        environment = environment or {"python": None, "packages": [], "notes": []}
+        server: dict[str, str] = {}
+        try:
+            client = await self.connection.require_client()
+            answer = await self.connection.run(client.server_environment)
+            server = {str(k).lower(): str(v) for k, v in ((answer or {}).get("packages") or {}).items()}
+        except (RelayError, O16nError):
+            pass  # analysis works without a login; the versions are then unknown
+        packages = [{"name": p.get("name"), "version": p.get("version"), "serverVersion": server.get(str(p.get("name"))),
+                     "reason": p.get("reason"), "direct": bool(p.get("direct"))}
+                    for p in environment.get("packages") or []]
+        return {"python": environment.get("python"), "packages": packages, "notes": environment.get("notes") or []}
 
 
 class KernelTestHandler(O16nHandler):
@@ -299,6 +318,14 @@ class PublishHandler(O16nHandler):
         self.reply({"jobs": [job.to_json() for job in self.o16n.publisher.latest(notebook)]})
 
 
+class EnvironmentsHandler(O16nHandler):
+    @web.authenticated
+    @authorized
+    @answers
+    async def get(self) -> None:
+        self.reply(await self.call(lambda c: c.list_environments()))
+
+
 class PublishJobHandler(O16nHandler):
     @web.authenticated
     @authorized
@@ -327,4 +354,5 @@ HANDLERS: list[tuple[str, type[O16nHandler]]] = [
     (K + r"/test", KernelTestHandler),
     (r"/o16n/publish", PublishHandler),
     (r"/o16n/publish/(?P<job_id>[^/]+)", PublishJobHandler),
+    (r"/o16n/environments", EnvironmentsHandler),
 ]

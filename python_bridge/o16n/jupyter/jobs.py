@@ -21,6 +21,16 @@ from .credentials import write_private_json
 from .errors import RelayError
 
 STEPS = ("capture", "upload", "files", "snapshot", "publish", "cleanup")
+ENVIRONMENT_STEPS = ("capture", "environment", "upload", "files", "snapshot", "publish", "cleanup")
+REALTIME_STEPS = ("convert", "publish")
+
+
+def steps_for(request: PublishRequest) -> tuple[str, ...]:
+    """A job's steps: a realtime model is converted in the kernel and published; a script service
+    with an environment has it built right after the capture."""
+    if request.kind == "realtime":
+        return REALTIME_STEPS
+    return ENVIRONMENT_STEPS if request.environment is not None else STEPS
 
 
 @dataclass
@@ -38,7 +48,7 @@ class PublishJob:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = "running"
     step: str | None = None
-    steps: dict[str, Step] = field(default_factory=lambda: {n: Step(n) for n in STEPS})
+    steps: dict[str, Step] = field(default_factory=dict)
     bytes_uploaded: int = 0
     total_bytes: int = 0
     service: dict[str, Any] | None = None
@@ -49,6 +59,15 @@ class PublishJob:
     # On the o16n server, for clean-up: {"session": id, "snapshot": id, "service": [name, version]}.
     created: dict[str, Any] = field(default_factory=dict)
     cleanup_pending: bool = False
+    # packages the objects come from whose kernel version differs from the server's (published
+    # without an environment): [{name, kernelVersion, serverVersion}]
+    version_skew: list[dict[str, Any]] = field(default_factory=list)
+    environment: dict[str, Any] | None = None  # the server's Environment, once built
+    model: dict[str, Any] | None = None  # realtime: {inputs, outputs, sizeBytes} of the converted model
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            self.steps = {n: Step(n) for n in steps_for(self.request)}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +77,8 @@ class PublishJob:
             "service": self.service, "error": self.error, "notCaptured": self.not_captured,
             "elapsed": round((self.finished or time.time()) - self.started, 3),
             "name": self.request.name, "version": self.request.version, "notebook": self.request.notebook,
-            "startedAt": self.started,
+            "startedAt": self.started, "kind": self.request.kind, "versionSkew": self.version_skew,
+            "environment": self.environment, "model": self.model,
         }
 
     def begin(self, name: str) -> Step:
@@ -79,7 +99,9 @@ class PublishJob:
                   total_bytes=record.get("totalBytes", 0), service=record.get("service"), error=record.get("error"),
                   not_captured=record.get("notCaptured") or {}, started=record.get("startedAt") or time.time(),
                   finished=record.get("finished"), created=record.get("created") or {},
-                  cleanup_pending=bool(record.get("cleanupPending")))
+                  cleanup_pending=bool(record.get("cleanupPending")),
+                  version_skew=record.get("versionSkew") or [], environment=record.get("environment"),
+                  model=record.get("model"))
         for item in record.get("steps", []):
             if item.get("name") in job.steps:
                 job.steps[item["name"]] = Step(item["name"], item.get("state", "pending"), item.get("detail"))
@@ -87,7 +109,7 @@ class PublishJob:
 
     def interrupted(self) -> None:
         """Jupyter stopped while this job ran: it failed, and what it created is still to be removed."""
-        step = self.step or "capture"
+        step = self.step or next(iter(self.steps))
         message = (f"JupyterLab stopped while this job was at step '{step}': nothing was published; "
                    "what it had created on the o16n server is removed")
         self.steps[step].state = "failed"
@@ -96,7 +118,9 @@ class PublishJob:
         self.error = {"step": step, "message": message, "field": None, "status": 503}
         self.finished = self.finished or time.time()
         self.cleanup_pending = bool(self.created)
-        cleanup = self.steps["cleanup"]
+        if "cleanup" not in self.steps and not self.created:
+            return  # a realtime job that had published nothing
+        cleanup = self.steps.setdefault("cleanup", Step("cleanup"))
         cleanup.state, cleanup.detail = ("pending", "removing what the job created") if self.created else \
             ("done", "nothing to remove")
 

@@ -25,7 +25,7 @@ __all__ = ["KernelCodeFailed", "KernelUnavailable", "run_in_kernel", "private_di
 
 _HERE = Path(__file__).resolve().parent
 # Sent into kernels as source, loaded there as private packages (inkernel/loader.py), dependencies first.
-INKERNEL_MODULES = ("common", "livetypes", "listing", "guess", "objects", "cell", "function", "testrun", "loader", "")
+INKERNEL_MODULES = ("common", "livetypes", "pins", "onnxmodel", "listing", "guess", "objects", "cell", "function", "testrun", "loader", "")
 WIRE_MODULES = ("errors", "names", "types", "values", "binding")
 
 

@@ -1,10 +1,16 @@
 """Publish from a kernel: the job behind ``POST /o16n/publish`` and ``GET /o16n/publish/{jobId}``.
 
 Steps: ``capture`` (the kernel dill-serializes each chosen object into a file of a private 0700
-directory), ``upload`` (each file streamed into a new o16n session's workspace), ``files`` (chosen
-files of the Jupyter root, multipart), ``snapshot``, ``publish``, ``cleanup`` (session, snapshot,
-capture directory). On a failure the job names the step and removes what it created, including a
-service version it published, so a failed job leaves nothing published. The data never passes
+directory, recording the modules each pickle refers to: the environment the service needs),
+``environment`` (only with one: the o16n server builds it, ``POST /environments``, its progress
+polled into the step's detail), ``upload`` (each file streamed into a new o16n session's
+workspace), ``files`` (chosen files of the Jupyter root, multipart), ``snapshot``, ``publish``
+(with the environment, or without one: then the job's ``versionSkew`` names the packages whose
+kernel version differs from the server's own), ``cleanup`` (session, snapshot, capture directory).
+A realtime job (``kind: "realtime"``) has two: ``convert`` (the kernel turns the estimator into an
+ONNX file, skl2onnx there) and ``publish`` (the 9.1 multipart ``/realtime-services`` route).
+On a failure the job names the step and removes what it created, including a service version it
+published, so a failed job leaves nothing published. The data never passes
 through the browser or the kernel's messages, and is streamed from disk (one chunk in memory at a
 time). Jobs are kept on disk (`jobs.JobStore`): a restart of JupyterLab ends one in flight as failed
 and removes what it had created once the o16n server is reachable again.
@@ -21,7 +27,8 @@ from typing import Any
 
 from o16n.client import Client
 from o16n.client.definition import ServiceDefinition
-from o16n.client.errors import NotFound
+from o16n.client.environment import Environment, version_skew
+from o16n.client.errors import NotFound, O16nError
 
 from .bodies import PublishRequest
 from .errors import RelayError, relay_error
@@ -54,6 +61,7 @@ class _FileBody:
 class Publisher:
     """Runs publish jobs against the connection's o16n server and remembers them for a while."""
 
+    ENVIRONMENT_POLL_SECONDS = 0.5
     KEEP_SECONDS = 3600
     KEEP_JOBS = 100
     RETRY_SECONDS = 5.0
@@ -139,13 +147,21 @@ class Publisher:
         workdir: Path | None = None
         try:
             workdir = private_dir(self.capture_dir, "o16n-publish-")
-            captured, function = await self._capture(job, workdir)
-            definition = self._definition(job, client, function)
-            job.total_bytes = sum(captured.values()) + sum(p.stat().st_size for p in files)
-            await self._upload(job, client, workdir, captured)
-            await self._files(job, client, files)
-            await self._snapshot(job, client)
-            await self._publish(job, client, definition)
+            if job.request.kind == "realtime":
+                model = await self._convert(job, workdir)
+                await self._publish_realtime(job, client, model)
+            else:
+                captured, function, environment = await self._capture(job, workdir)
+                definition = self._definition(job, client, function)
+                job.total_bytes = sum(captured.values()) + sum(p.stat().st_size for p in files)
+                if job.request.environment is not None:
+                    await self._environment(job, client)
+                await self._upload(job, client, workdir, captured)
+                await self._files(job, client, files)
+                await self._snapshot(job, client)
+                await self._publish(job, client, definition)
+                if job.request.environment is None:
+                    job.version_skew = await self._skew(client, environment)
         except asyncio.CancelledError:
             self._fail(job, RelayError(503, "the Jupyter server is stopping: nothing was published"))
             await self._rollback(job, client)
@@ -154,7 +170,8 @@ class Publisher:
             self._fail(job, exc)
             await self._rollback(job, client)
         else:
-            await self._cleanup(job, client)
+            if "cleanup" in job.steps:
+                await self._cleanup(job, client)
             job.state = "done"
         finally:
             if workdir is not None:
@@ -169,12 +186,14 @@ class Publisher:
         self.store.save(job)
         return step
 
-    async def _capture(self, job: PublishJob, workdir: Path) -> tuple[dict[str, int], dict[str, Any] | None]:
+    async def _capture(self, job: PublishJob, workdir: Path) -> tuple[dict[str, int], dict[str, Any] | None,
+                                                                       dict[str, Any] | None]:
         step = self._begin(job, "capture")
         request = job.request
         answer = await run_in_kernel(
             self.kernel_manager, request.kernel_id,
-            {"command": "capture", "names": request.objects, "dir": str(workdir), "function": request.function_name},
+            {"command": "capture", "names": request.objects, "dir": str(workdir), "function": request.function_name,
+             "environment": True, "code": request.code, "initCode": request.init_code},
             workdir, timeout=self.kernel_timeout)
         captured: dict[str, int] = answer.get("objects", {})
         job.not_captured = answer.get("failed", {})
@@ -185,7 +204,72 @@ class Publisher:
         step.detail = f"{len(captured)} object(s), {sum(captured.values())} bytes"
         if job.not_captured:
             step.detail += "; not taken: " + "; ".join(f"{k}: {v}" for k, v in job.not_captured.items())
-        return captured, function
+        return captured, function, answer.get("environment")
+
+    async def _environment(self, job: PublishJob, client: Client) -> None:
+        """Have the o16n server build the job's environment, its progress in the step's detail."""
+        step = self._begin(job, "environment")
+        spec = job.request.environment
+        assert spec is not None
+        answer = await self.connection.run(client.start_environment, spec)
+        reused = answer.get("state") == "ready"
+        key = str(answer.get("key") or "")
+        while answer.get("state") == "building":
+            detail = str(answer.get("progress") or "building environment")
+            if detail != step.detail:
+                step.detail = detail
+                self.store.save(job)
+            await asyncio.sleep(self.ENVIRONMENT_POLL_SECONDS)
+            answer = await self.connection.run(client.get_environment, key)
+        job.environment = answer
+        if answer.get("state") != "ready":
+            raise RelayError(400, str(answer.get("message") or f"the environment {key[:16]} could not be built"),
+                             "environment")
+        seconds = answer.get("buildSeconds")
+        step.state = "done"
+        step.detail = "reused" if reused else (f"ready in {seconds:.1f} s" if isinstance(seconds, (int, float))
+                                               else "ready")
+
+    async def _skew(self, client: Client, captured: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Version skew of a service published without an environment ([] when the server does not say)."""
+        if not captured:
+            return []
+        try:
+            server = await self.connection.run(client.server_environment)
+        except (RelayError, O16nError):
+            return []
+        if not server:
+            return []
+        return [s.to_json() for s in version_skew(Environment.from_capture(captured), server.get("packages") or {})]
+
+    async def _convert(self, job: PublishJob, workdir: Path) -> Path:
+        """The realtime job's first step: the kernel writes the model as ONNX into ``workdir``."""
+        step = self._begin(job, "convert")
+        request = job.request
+        answer = await run_in_kernel(
+            self.kernel_manager, request.kernel_id,
+            {"command": "convert", "model": request.model, "sample": request.sample, "dir": str(workdir)},
+            workdir, timeout=self.kernel_timeout)
+        model = workdir / "model.onnx"  # where we asked for it; the answer's path is not trusted
+        if not model.is_file() or model.is_symlink():
+            raise RelayError(500, "the kernel wrote no model file", "model")
+        job.model = answer.get("model")
+        job.total_bytes = model.stat().st_size
+        step.state, step.detail = "done", str(answer.get("detail") or f"onnx {job.total_bytes} bytes")
+        return model
+
+    async def _publish_realtime(self, job: PublishJob, client: Client, model: Path) -> None:
+        step = self._begin(job, "publish")
+        request = job.request
+        data = model.read_bytes()
+        version = await self.connection.run(lambda: client.post_realtime_service(
+            request.name, request.version, data, description=request.description, operation_id=request.operation_id))
+        job.bytes_uploaded = len(data)
+        job.created["service"] = [request.name, version]
+        self.store.save(job)
+        found = await self.connection.run(client.list_services, request.name, version)
+        job.service = found[0] if found else None
+        step.state, step.detail = "done", f"{request.name} {version}"
 
     def _definition(self, job: PublishJob, client: Client, function: dict[str, Any] | None) -> ServiceDefinition:
         """The service to publish, built as the Python client builds one (same checks, same body)."""
@@ -257,6 +341,8 @@ class Publisher:
         request = job.request
         body = definition.request_body()
         body["snapshotId"] = job.created["snapshot"]
+        if request.environment is not None:
+            body["environment"] = request.environment
         version = await self.connection.run(client.post_service, request.name, request.version, body)
         job.created["service"] = [request.name, version]
         self.store.save(job)
@@ -273,7 +359,7 @@ class Publisher:
     # ------------------------------------------------------------ failure
     def _fail(self, job: PublishJob, exc: BaseException) -> None:
         error = relay_error(exc, self.connection.url)
-        step = job.step or "capture"
+        step = job.step or next(iter(job.steps))
         job.steps[step].state = "failed"
         job.steps[step].detail = error.message
         # job.state turns "failed" only once the rollback is over (see _run): a client that sees
@@ -282,11 +368,16 @@ class Publisher:
         self.store.save(job)
 
     async def _rollback(self, job: PublishJob, client: Client) -> None:
-        cleanup = job.steps["cleanup"]
         try:
             problems = await self._remove(client, job.created, remove_service=True)
         except Exception as exc:  # best effort; the job already says what failed
             problems = [str(exc)]
+        if "cleanup" not in job.steps:
+            if problems:  # a realtime job: say it on the failed step
+                failed = job.steps[job.step or next(iter(job.steps))]
+                failed.detail = f"{failed.detail}; not removed: {'; '.join(problems)}"
+            return
+        cleanup = job.steps["cleanup"]
         cleanup.state = "failed" if problems else ("done" if job.created else "skipped")
         cleanup.detail = "; ".join(problems) or ("what the job had created was removed" if job.created else None)
 

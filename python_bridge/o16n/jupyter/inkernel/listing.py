@@ -8,6 +8,8 @@ import time
 import types
 
 from .common import describe_function, is_user_function, skip, source_of, type_name, why_not
+from .onnxmodel import is_realtime_model
+from .pins import EnvironmentBuilder, recorder_class
 
 PROTOCOL = min(5, pickle.HIGHEST_PROTOCOL)  # 5 writes numpy buffers without an extra copy
 
@@ -114,14 +116,29 @@ def list_namespace(user_ns, budget_seconds=20.0):
             "shape": _shape(value),
             "picklable": picklable,
             "reason": reason,
+            "estimator": _estimator(value),
         })
     return {"objects": objects, "functions": functions}
 
 
-def capture(user_ns, names, directory, function_name=None):
-    """Serialize each chosen object into ``directory/<name>.dill``; one failure spoils only itself."""
-    import dill
+def _estimator(value):
+    try:
+        return bool(is_realtime_model(value))
+    except Exception:
+        return False
 
+
+def capture(user_ns, names, directory, function_name=None, sources=None):
+    """Serialize each chosen object into ``directory/<name>.dill``; one failure spoils only itself.
+
+    With ``sources`` (``[(code, what)]``, a list even when empty) the answer also carries the
+    ``environment`` (`pins`): the modules each object's pickle refers to, recorded while writing it,
+    and those the code imports.
+    """
+    import dill  # noqa: F401 - fail here, with the import error, when the kernel lacks it
+
+    recorder = recorder_class()
+    builder = EnvironmentBuilder()
     objects, failed = {}, {}
     for name in names:
         if not (isinstance(name, str) and name.isidentifier()):
@@ -142,8 +159,10 @@ def capture(user_ns, names, directory, function_name=None):
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
-                dill.dump(value, handle, protocol=PROTOCOL, recurse=True)
+                pickler = recorder(handle, PROTOCOL, byref=None, fmode=None, recurse=True)
+                pickler.dump(value)
             objects[name] = os.path.getsize(target)
+            builder.add_object(name, value, modules=pickler.modules)
         except Exception as exc:
             failed[name] = "cannot be serialized: %s: %s" % (type(exc).__name__, exc)
             try:
@@ -153,6 +172,12 @@ def capture(user_ns, names, directory, function_name=None):
     answer = {"objects": objects, "failed": failed}
     if function_name:
         answer["function"] = read_function(user_ns, function_name)
+    if sources is not None:
+        function = answer.get("function") or {}
+        for text, what in list(sources) + [(function.get("source"), "the function")]:
+            if text:
+                builder.add_code(text, what)
+        answer["environment"] = builder.result()
     return answer
 
 

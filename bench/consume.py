@@ -27,6 +27,12 @@ What it does (a benchmark, not a test: it prints numbers and asserts nothing but
    the wall time from the start signal to the last answer. Client and server CPU time per
    request are reported too (the client shares the machine's cores with the server);
 4. reports RSS (and USS) of the server process and of each of its worker processes.
+
+With --realtime (docs/realtime.md) it also publishes the same SVC, converted to ONNX with skl2onnx,
+as realtime service IrisRT/v1, on this server (scored in a sandboxed worker, the default) and on a
+second server with realtime_in_process=true, and loads both next to their floor: the same ONNX
+file scored by onnxruntime in the bare Starlette app (`/predict-onnx`, one intra-op thread as
+o16n's). Rows with one flower and with frames of --realtime-rows flowers (rows/s = req/s x rows).
 """
 
 from __future__ import annotations
@@ -120,6 +126,30 @@ async def app(scope, receive, send):
         return
     await starlette_app(scope, receive, send)
 
+
+if len(sys.argv) > 2:  # --realtime: the ONNX floor, the model scored right here
+    import math
+
+    import numpy as np
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
+    session = onnxruntime.InferenceSession(sys.argv[2], sess_options=options, providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    output_names = [o.name for o in session.get_outputs()]
+
+    async def predict_onnx(request):
+        frame = json.loads(await request.body())["inputData"]
+        label, probabilities = session.run(output_names, {input_name: np.array(list(frame.values()), dtype=np.float32).T})
+        columns = {"output_label": label.tolist()}
+        for key in (probabilities[0] if probabilities else {}):
+            columns[f"output_probability_{key}"] = [float(row[key]) for row in probabilities]
+        result = {"success": True, "errorMessage": "", "consoleOutput": "", "changedFiles": [],
+                  "outputFiles": {}, "outputParameters": {"outputData": columns}}
+        return Response(json.dumps(result, separators=(",", ":")).encode(), media_type="application/json")
+
+    starlette_app.router.routes.append(Route("/predict-onnx", predict_onnx, methods=["POST"]))
 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 '''
@@ -403,7 +433,8 @@ def memory_of(pid: int) -> dict:
     """RSS (and USS when psutil can read it) in MiB; `model` tells whether sklearn's libsvm is mapped."""
     info: dict = {"pid": pid}
     try:
-        info["model"] = "libsvm" in Path(f"/proc/{pid}/maps").read_text()
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        info["model"] = "libsvm" in maps or "onnxruntime" in maps
     except OSError:
         pass
     if psutil is not None:
@@ -521,14 +552,15 @@ def time_cold_starts(tmpdir: Path, count: int) -> list[float]:
     return times[1:]  # the first start also pays for cold file caches
 
 
-def start_baseline(workdir: Path) -> tuple[subprocess.Popen, int, float]:
+def start_baseline(workdir: Path, onnx_model: Path | None = None) -> tuple[subprocess.Popen, int, float]:
     script = workdir / "baseline_app.py"
     script.write_text(textwrap.dedent(BASELINE_APP))
     port = free_port()
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")  # as o16n's workers
     log = open(workdir / "baseline.log", "ab")
     t = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(script), str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, str(script), str(port)] + ([str(onnx_model)] if onnx_model else [])
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -539,6 +571,49 @@ def start_baseline(workdir: Path) -> tuple[subprocess.Popen, int, float]:
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError("baseline did not start")
+
+
+# --- realtime services (--realtime) ------------------------------------------------------------
+RT_SERVICE = "IrisRT"
+RT_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def iris_onnx(path: Path) -> bytes:
+    """The bench's SVC (trained as in TRAIN_CODE) as ONNX, written to `path` for the floor."""
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn import datasets, svm
+
+    iris = datasets.load_iris()
+    clf = svm.SVC().fit(iris.data, iris.target)
+    data = to_onnx(clf, iris.data[:1].astype(np.float32), target_opset=17).SerializeToString()
+    path.write_bytes(data)
+    return data
+
+
+def frame_body(rows: int) -> bytes:
+    """`{"inputData": {column: [...]}}` of `rows` iris flowers (the data set, repeated)."""
+    from sklearn import datasets
+
+    data = datasets.load_iris().data
+    picked = [data[i % len(data)] for i in range(rows)]
+    return json.dumps({"inputData": {c: [float(r[i]) for r in picked] for i, c in enumerate(RT_COLUMNS)}}).encode()
+
+
+def setup_realtime(client: httpx.Client, model: bytes) -> dict:
+    """Publish IrisRT/v1 by multipart; time the publish and the first consume (a model worker starts)."""
+    times = {}
+    t = time.perf_counter()
+    check(client.post(f"/realtime-services/{RT_SERVICE}/{VERSION}", files={"model": ("iris.onnx", model)},
+                      data={"description": "bench/consume.py"}), 201)
+    times["publish_ms"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    answer = check(client.post(f"/api/{RT_SERVICE}/{VERSION}", content=frame_body(1),
+                               headers={"Content-Type": "application/json"})).json()
+    times["first_consume_ms"] = (time.perf_counter() - t) * 1000
+    if answer["outputParameters"]["outputData"]["output_label"] != [0]:
+        raise RuntimeError(f"unexpected realtime answer: {answer}")
+    return times
 
 
 # --- reporting -----------------------------------------------------------------------------
@@ -558,8 +633,28 @@ def table(rows: list[dict]) -> str:
             + f" | {fmt(r['p50_us'])} | {fmt(r['p90_us'])} | {fmt(r['p99_us'])} | {fmt(r['max_us'])}"
             f" | {fmt(r['rps'])} | {fmt(r['client_cpu_us_per_req'])} | {fmt(r['server_cpu_us_per_req'])}"
             + (f" ({fmt(r['server_main_cpu_us_per_req'])} + {fmt(r['server_cpu_us_per_req'] - r['server_main_cpu_us_per_req'])})"
-               if r["target"] == "o16n" else "") + f" | {r['other_cpu_pct']:.0f} % |"
+               if r["target"].startswith("o16n") else "") + f" | {r['other_cpu_pct']:.0f} % |"
         )
+    return "\n".join(lines)
+
+
+def realtime_table(rows: list[dict], pairs: list[tuple[str, str]], frame_rows: int) -> str:
+    """Realtime targets against their floor (the model scored in the bare app), same client and c."""
+    lines = [
+        "| target | floor | client | c | p50 µs | floor p50 µs | p50 ratio | p99 ratio | req/s | rows/s | req/s ratio |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    index = {(r["target"], r["client"], r["concurrency"]): r for r in rows}
+    for target, floor in pairs:
+        for (name, kind, c), o in index.items():
+            b = index.get((floor, kind, c))
+            if name != target or b is None:
+                continue
+            per = frame_rows if "rows" in target else 1
+            lines.append(
+                f"| {target} | {floor} | {kind} | {c} | {fmt(o['p50_us'])} | {fmt(b['p50_us'])} | {o['p50_us'] / b['p50_us']:.2f}×"
+                f" | {o['p99_us'] / b['p99_us']:.2f}× | {fmt(o['rps'])} | {fmt(o['rps'] * per)} | {o['rps'] / b['rps']:.2f}× |"
+            )
     return "\n".join(lines)
 
 
@@ -598,6 +693,11 @@ def main() -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline and /null rows")
     parser.add_argument("--server-setting", action="append", default=[], metavar="NAME=VALUE",
                         help="an o16n setting for the server under test, e.g. worker_sandbox=off (repeatable)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="also load realtime service IrisRT (ONNX), sandboxed and in-process, next to its floor")
+    parser.add_argument("--realtime-rows", type=int, default=1000, help="rows of the realtime frame rows (default 1000; 0: none)")
+    parser.add_argument("--realtime-requests", type=int, default=0,
+                        help="measured requests per frame row (default: --requests / 5)")
     args = parser.parse_args()
     kinds = ["httpx", "raw"] if args.client == "both" else [args.client]
     levels = [1] + sorted({c for c in args.concurrency if c > 1})
@@ -620,6 +720,7 @@ def main() -> int:
         server = LiveServer(tmpdir / "data", **dict(item.split("=", 1) for item in args.server_setting)).start()
         report["o16n_server_start_s"] = time.perf_counter() - t
         baseline = None
+        in_process = None
         try:
             with server.client() as client:
                 report["o16n_setup"] = setup_o16n(server, client)
@@ -634,12 +735,40 @@ def main() -> int:
             if args.frame_rows:
                 frame = Target(f"o16n frame {args.frame_rows} rows", server.port, f"/api/{FRAME_SERVICE}/{VERSION}", token, body=b"{}")
                 targets.append((frame, o16n_pids))
+            realtime_pairs: list[tuple[str, str]] = []
+            frame_targets: set[str] = set()
+            onnx_path = None
+            if args.realtime:
+                onnx_path = tmpdir / "iris.onnx"
+                model = iris_onnx(onnx_path)
+                with server.client() as client:
+                    report["realtime_setup"] = setup_realtime(client, model)
+                in_process = LiveServer(tmpdir / "data-in-process", realtime_in_process="true",
+                                        **dict(item.split("=", 1) for item in args.server_setting)).start()
+                with in_process.client() as client:
+                    report["realtime_in_process_setup"] = setup_realtime(client, model)
+                    in_process_token = client.headers["Authorization"].split(" ", 1)[1]
+                path = f"/api/{RT_SERVICE}/{VERSION}"
+                shapes = [("", frame_body(1))]
+                if args.realtime_rows:
+                    shapes.append((f" {args.realtime_rows} rows", frame_body(args.realtime_rows)))
+                for suffix, body in shapes:
+                    targets.append((Target(f"o16n realtime{suffix}", server.port, path, token, body=body), o16n_pids))
+                    targets.append((Target(f"o16n realtime in-process{suffix}", in_process.port, path, in_process_token,
+                                           body=body), [in_process.process.pid]))
+                    realtime_pairs += [(f"o16n realtime{suffix}", f"floor onnx{suffix}"),
+                                       (f"o16n realtime in-process{suffix}", f"floor onnx{suffix}")]
+                    if suffix:
+                        frame_targets |= {f"o16n realtime{suffix}", f"o16n realtime in-process{suffix}", f"floor onnx{suffix}"}
             if not args.no_baseline:
-                baseline, baseline_port, report["baseline_start_s"] = start_baseline(tmpdir)
+                baseline, baseline_port, report["baseline_start_s"] = start_baseline(tmpdir, onnx_path)
                 base = Target("baseline", baseline_port, "/predict")
                 null = Target("null (raw ASGI, no model)", baseline_port, "/null")
                 base_pids = [baseline.pid]
                 targets.append((base, base_pids))
+                if args.realtime:
+                    for suffix, body in shapes:
+                        targets.append((Target(f"floor onnx{suffix}", baseline_port, "/predict-onnx", body=body), base_pids))
 
             # Grow the pools first with a client that reconnects: the raw client's idle keep-alive
             # connections would be closed by the server (5 s) while slow cold starts run.
@@ -656,7 +785,8 @@ def main() -> int:
                 for c in levels:
                     for target, pids in targets:
                         procs = 1 if c == 1 else args.client_procs
-                        rows.append(run_load(kind, target, c, args.requests, procs, pids))
+                        count = (args.realtime_requests or max(100, args.requests // 5)) if target.name in frame_targets else args.requests
+                        rows.append(run_load(kind, target, c, count, procs, pids))
                         print(f"# {target.name:8} {kind:5} c={c:<3} p50 {rows[-1]['p50_us']:8.0f} µs"
                               f"  {rows[-1]['rps']:7.0f} req/s", file=sys.stderr, flush=True)
 
@@ -669,10 +799,14 @@ def main() -> int:
                 "o16n_workers": [memory_of(pid) for pid in process_tree(server.process.pid)[1:]],
                 "baseline": memory_of(baseline.pid) if baseline is not None else None,
             }
+            if in_process is not None:
+                report["memory"]["o16n_in_process_server"] = memory_of(in_process.process.pid)
         finally:
             if baseline is not None:
                 baseline.terminate()
                 baseline.wait(timeout=30)
+            if in_process is not None:
+                in_process.stop()
             server.stop()
         if args.cold_starts:
             report["cold_starts_s"] = time_cold_starts(tmpdir, args.cold_starts)
@@ -709,7 +843,22 @@ def main() -> int:
         "| process | pid | RSS MiB | USS MiB |",
         "|---|---:|---:|---:|",
     ]
+    if args.realtime:
+        rt, rt_in = report["realtime_setup"], report["realtime_in_process_setup"]
+        out[out.index("| o16n lifecycle | value |"):out.index("| o16n lifecycle | value |")] = [
+            f"Realtime service {RT_SERVICE}/{VERSION} (the SVC as ONNX) against its floor (the same ONNX file scored by "
+            "onnxruntime in the bare Starlette app); rows/s = req/s × rows per request:",
+            "",
+            realtime_table(rows, realtime_pairs, args.realtime_rows),
+            "",
+            f"Realtime publish (multipart to 201): {rt['publish_ms']:,.1f} ms sandboxed, {rt_in['publish_ms']:,.1f} ms in-process; "
+            f"first consume: {rt['first_consume_ms']:,.1f} ms sandboxed (a model worker starts), "
+            f"{rt_in['first_consume_ms']:,.1f} ms in-process.",
+            "",
+        ]
     procs = [("o16n server", mem["o16n_server"])] + [("o16n worker (service slot)" if m.get("model") else "o16n worker (spare, no model)", m) for m in mem["o16n_workers"]]
+    if mem.get("o16n_in_process_server"):
+        procs.append(("o16n server with realtime_in_process (its own workers not listed)", mem["o16n_in_process_server"]))
     if mem["baseline"] is not None:
         procs.append(("baseline (uvicorn+SVC)", mem["baseline"]))
     for label, m in procs:

@@ -380,7 +380,7 @@ def test_every_route_needs_a_valid_token(live_server, provider, request, people,
 # session, the snapshot and the batch execution all belong to someone else), by the caller's role:
 # (Owner, Contributor, Reader). SKIP: destructive for that role; covered by its own test below.
 SKIP = "skip"
-REALTIME = (400, 400, (400, 403))  # not supported by this server; never 2xx
+REALTIME = (400, 400, (400, 403))  # walked with a JSON body, not the multipart form: never 2xx (test_realtime.py)
 FOREIGN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/swagger.json"): (200, 200, 200),
     ("GET", "/status"): (200, 200, 200),

@@ -255,9 +255,10 @@ def test_hanging_and_memory_hungry_code_cost_one_request(server_factory):
         assert client.post(f"/api/{name}/v1", json={"mode": "fine"}).json()["outputParameters"] == {"done": "fine"}
 
 
-def test_realtime_services_are_refused_clearly(admin):
+def test_revoscalepy_models_are_refused_clearly(admin):
+    # realtime services take ONNX models (test_realtime.py); revoscalepy's format is named as such
     response = admin.post(f"/realtime-services/{unique()}", files={"model": ("m.bin", b"blob")})
-    assert response.status_code == 400 and "standard Python service" in response.json()["message"]
+    assert response.status_code == 400 and "rx_serialize_model" in response.json()["message"]
 
 
 def test_status_reports_database_and_workers(admin):

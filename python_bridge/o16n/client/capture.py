@@ -38,6 +38,7 @@ class Serialized:
 
     data: bytes
     modules: dict[str, str] | None = field(default=None, compare=False)  # what the pickle refers to, if recorded
+    type_name: str | None = field(default=None, compare=False)  # the public type name of what was pickled
 
     def __len__(self) -> int:
         return len(self.data)
@@ -179,7 +180,9 @@ def capture(namespace: Mapping[str, Any], names: Iterable[str] | None = None, *,
         except Exception as exc:  # dill raises many kinds (TypeError, PicklingError, ...)
             result.failed[name] = f"cannot be serialized: {type(exc).__name__}: {exc}"
             continue
-        result.objects[name] = Serialized(data, result.modules.get(name))
+        from o16n.jupyter.inkernel.pins import public_name
+
+        result.objects[name] = Serialized(data, result.modules.get(name), public_name(value))
     if environment:
         from .environment import Environment
 

@@ -403,7 +403,10 @@ class Client:
 
     def _skew_of(self, definition: ServiceDefinition) -> list[Skew] | None:
         try:
-            return self.version_skew(definition.captured_environment())
+            captured = definition.captured_environment()
+            if not any(p.direct for p in captured.packages):
+                return []  # plain data and no imports: nothing to compare, no request
+            return self.version_skew(captured)
         except O16nError:
             return None  # the service is published; the server could not say what it has
 

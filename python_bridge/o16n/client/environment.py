@@ -82,8 +82,15 @@ class Environment:
         builder = pins.EnvironmentBuilder()
         import time
         deadline = time.time() + budget_seconds
+        from .capture import Serialized
+
         for name, value in (objects or {}).items():
-            builder.add_object(name, value, modules=(modules or {}).get(name), deadline=deadline)
+            recorded = (modules or {}).get(name)
+            if isinstance(value, Serialized):
+                builder.add_object(name, value, modules=recorded if recorded is not None else value.modules or {},
+                                   deadline=deadline, described=value.type_name or "bytes")
+            else:
+                builder.add_object(name, value, modules=recorded, deadline=deadline)
         for text in sources:
             if text:
                 builder.add_code(text)

@@ -120,6 +120,11 @@ class Settings:
     max_unauthenticated_bodies: int = 16  # /login* bodies being read at once
     max_console_bytes: int = 1024 * 1024
 
+    # Realtime services (docs/realtime.md): ONNX models, checked at publish, scored natively.
+    realtime_in_process: bool = False  # score in the server process (trusted models only); default: a sandboxed worker
+    realtime_threads: int = 1  # ONNX Runtime intra-op threads per model (per worker, or in the server)
+    max_model_bytes: int = 256 * 1024 * 1024  # a realtime service's ONNX file at most
+
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for f in fields(self):

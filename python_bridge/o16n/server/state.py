@@ -23,6 +23,7 @@ from .cluster.nodes import NodeRegistry
 from .config import Settings
 from .domain.batch import BatchService
 from .domain.catalog import ServiceCatalog
+from .domain.realtime import RealtimeModels
 from .domain.sessions import SessionService
 from .domain.snapshots import SnapshotService
 from .runtime.node import Runtime
@@ -52,6 +53,7 @@ class ServerState:
         self.snapshots = SnapshotService(self.db, self.artifacts)
         self.catalog = ServiceCatalog(self.db, self.artifacts, self.pools, settings.auth_cache_seconds,
                                       stop_batches=lambda ids: self.batches.forget(ids), bus=self.bus)
+        self.catalog.models = RealtimeModels(settings, self.artifacts)  # realtime services (docs/realtime.md)
         self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.artifacts, self.bus, self.node)
         self.sessions = SessionService(settings, self.db, self.runtime.sessions, self.artifacts, self.snapshots,
                                        self.cluster)

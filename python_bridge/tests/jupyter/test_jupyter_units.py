@@ -35,7 +35,7 @@ def test_list_namespace_skips_internals_and_describes_values():
     variables = {v["name"]: v for v in found["objects"]}
     assert set(variables) == {"arr", "df", "lazy", "lock", "text"}  # no modules, imports, In/Out, _...
     assert variables["arr"] == {"name": "arr", "type": "numpy.ndarray", "size": variables["arr"]["size"],
-                                "shape": [3, 4], "picklable": True, "reason": None}
+                                "shape": [3, 4], "picklable": True, "reason": None, "estimator": False}
     assert variables["arr"]["size"] >= 96
     assert variables["df"]["shape"] == [2, 1] and variables["df"]["type"] == "pandas.DataFrame"
     assert variables["lazy"]["picklable"] is False and "generator" in variables["lazy"]["reason"]

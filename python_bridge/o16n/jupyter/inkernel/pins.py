@@ -273,12 +273,13 @@ class EnvironmentBuilder:
             if top and not is_stdlib(top) and top not in self.modules:
                 self.modules[top] = reason(top, modules[top])
 
-    def add_object(self, name, value, modules=None, why=None, deadline=None):
-        """The modules of object ``name`` (``modules``: recorded already while capturing it)."""
+    def add_object(self, name, value, modules=None, why=None, deadline=None, described=None):
+        """The modules of object ``name`` (``modules``: recorded already while capturing it;
+        ``described``: the public type name of the value that was pickled, when ``value`` is not it)."""
         if modules is None:
             modules, why = modules_of_value(value, deadline)
-        own = (getattr(type(value), "__module__", "") or "").split(".", 1)[0]
-        described = public_name(value)
+        described = described or public_name(value)
+        own = described.split(".", 1)[0] if "." in described else ""
 
         def reason(top, module):
             if top == "dill":

@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -31,6 +31,9 @@ from ..store.db import Database
 from ..store.models import BatchExecution, Service, Snapshot, User, utcnow
 from .access import Caller
 from .blobs import blob_unused
+from .realtime import INPUTS as REALTIME_INPUTS
+from .realtime import OUTPUTS as REALTIME_OUTPUTS
+from .realtime import REALTIME, RealtimeDefinition, RealtimeModels
 from .requests import PoolSizes, ServiceDefinition
 from .specs import ServiceSpec
 from .views import PoolStatusView, ServiceView
@@ -88,6 +91,7 @@ class ServiceCatalog:
         self.cache = SpecCache(cache_seconds)
         self.stop_batches = stop_batches
         self.bus = bus
+        self.models: RealtimeModels | None = None  # set by ServerState (realtime services)
         bus.subscribe(self._on_event)
         bus.resync.append(self.cache.entries.clear)  # events may have been missed: forget everything
 
@@ -97,14 +101,15 @@ class ServiceCatalog:
         query = select(Service).order_by(Service.name, Service.created_at, Service.id)
         if name is not None:
             query = query.where(Service.name == name)
-        return await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
+        views = await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
+        return await self._with_models(views)
 
     async def get(self, caller: Caller, name: str, version: str) -> ServiceView:
         query = select(Service).where(Service.name == name, Service.version == version)
         rows = await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
         if not rows:
             raise _not_found(name, version)
-        return rows[0]
+        return (await self._with_models(rows))[0]
 
     async def spec(self, name: str, version: str) -> ServiceSpec:
         """What consume and batch need, from the short-lived cache or the database; 404 if none."""
@@ -122,6 +127,8 @@ class ServiceCatalog:
         if service is None:
             return None
         # A local, complete copy of the snapshot for the workers (downloaded once per node from S3).
+        if service.runtime_type == REALTIME:
+            return await self._realtime_spec(service)
         blob = await run_in_threadpool(self.artifacts.blob_path, service.blob) if service.blob else None
         return spec_of(service, str(blob) if blob else None)
 
@@ -163,6 +170,7 @@ class ServiceCatalog:
 
         def update(db: Session) -> _Change:
             service = _managed(db, caller, name, version)
+            _no_code_for_realtime(service, definition)
             old_blob = service.blob
             given = definition.given
             if definition.snapshot_id:
@@ -223,10 +231,99 @@ class ServiceCatalog:
         ready = pool.key == spec.key and pool.size >= spec.initial_size
         return PoolStatusView("Success" if ready else "Pending")
 
+    # --- realtime services (docs/realtime.md) -----------------------------------------------
+    def _realtime_models(self) -> RealtimeModels:
+        if self.models is None:
+            raise BadRequest("realtime services are not enabled on this server", field="model")
+        return self.models
+
+    async def publish_realtime(self, caller: Caller, name: str, version: str | None, definition: RealtimeDefinition) -> str:
+        """Publish a realtime service version (a GUID when `version` is None): the model is checked
+        and stored first, then the row is written as for any service; returns the version."""
+        caller.require_publisher("publishing")
+        models = self._realtime_models()
+        explicit = version is not None
+        version = version or str(uuid.uuid4())
+        assert definition.model is not None
+        digest = await models.store(definition.model)
+
+        def insert(db: Session) -> _Change:
+            _check_new_version(db, caller, name, version, explicit)
+            db.add(Service(
+                name=name, version=version, publisher_id=caller.user_id, runtime_type=REALTIME, code="",
+                init_code=None, description=definition.description, operation_id=definition.operation_id,
+                inputs=list(REALTIME_INPUTS), outputs=list(REALTIME_OUTPUTS), output_file_names=[],
+                snapshot_id=None, blob=digest,
+            ))
+            return _Change(name, version)
+
+        try:
+            change = await self.db.run(insert)
+        except IntegrityError:
+            await self._drop_model_if_unused(digest)
+            raise Conflict(f"web service '{name}' version '{version}' was just published by another request") from None
+        except BaseException:
+            await self._drop_model_if_unused(digest)
+            raise
+        await self._changed(change)
+        return version
+
+    async def patch_realtime(self, caller: Caller, name: str, version: str, definition: RealtimeDefinition) -> None:
+        """Change the model, description or operationId of a realtime service version."""
+        models = self._realtime_models()
+        digest = await models.store(definition.model) if definition.model is not None else None
+
+        def update(db: Session) -> _Change:
+            service = _managed(db, caller, name, version)
+            if service.runtime_type != REALTIME:
+                raise BadRequest(f"web service '{name}' version '{version}' is a standard service, not a realtime one: "
+                                 "update it with PATCH /services/{name}/{version}", field="model")
+            old_blob = service.blob
+            if digest is not None:
+                service.blob = digest
+            if "description" in definition.given:
+                service.description = definition.description
+            if "operation_id" in definition.given:
+                service.operation_id = definition.operation_id
+            service.updated_at = utcnow()
+            db.flush()
+            unused = old_blob if old_blob and old_blob != service.blob and blob_unused(db, old_blob) else None
+            return _Change(name, version, unused_blob=unused)
+
+        try:
+            change = await self.db.run(update)
+        except BaseException:
+            if digest is not None:
+                await self._drop_model_if_unused(digest)
+            raise
+        await self._changed(change)
+
+    async def _drop_model_if_unused(self, digest: str) -> None:
+        """A publish or patch that failed after storing its model: remove it unless something uses it."""
+        if await self.db.run(lambda db: blob_unused(db, digest)):
+            await run_in_threadpool(self.artifacts.delete_blob, digest)
+
+    async def _realtime_spec(self, service: Service) -> ServiceSpec:
+        ref = await self._realtime_models().ref(service.blob or "")
+        return replace(spec_of(service, None), model=ref)
+
+    async def _with_models(self, views: list[ServiceView]) -> list[ServiceView]:
+        """Realtime services' views carry their model's inputs, outputs and size (an o16n extension)."""
+        if self.models is None or not any(v.service.runtime_type == REALTIME for v in views):
+            return views
+        result = []
+        for view in views:
+            if view.service.runtime_type == REALTIME and view.service.blob:
+                view = replace(view, model=await self.models.describe(view.service.blob))
+            result.append(view)
+        return result
+
     async def _changed(self, change: _Change) -> None:
         """After a committed change: what happens once (blobs), then what every node does (the event)."""
         if change.unused_blob:
             await run_in_threadpool(self.artifacts.delete_blob, change.unused_blob)
+            if self.models is not None:
+                self.models.forget(change.unused_blob)
         await self.bus.publish({"kind": "service", "name": change.name, "version": change.version,
                                 "deleted": change.deleted, "executions": list(change.executions)})
 
@@ -264,6 +361,30 @@ def _own_snapshot_blob(db: Session, caller: Caller, snapshot_id: str) -> str:
     if snapshot is None or snapshot.owner_id != caller.user_id:
         raise BadRequest(f"'snapshotId' {snapshot_id} is not one of your snapshots", field="snapshotId")
     return snapshot.blob
+
+
+def _check_new_version(db: Session, caller: Caller, name: str, version: str, explicit: bool) -> None:
+    """The rules of a new version (as `publish` applies them): the name is the caller's (or an Owner
+    publishes), and the version is new (403 for an explicit version, 409 for a generated one)."""
+    first = db.scalar(select(Service.publisher_id).where(Service.name == name)
+                      .order_by(Service.created_at, Service.id).limit(1))
+    if first is not None and first != caller.user_id and not caller.is_owner:
+        raise Forbidden(f"web service '{name}' belongs to another user: choose another name")
+    if db.scalar(select(Service.id).where(Service.name == name, Service.version == version)) is not None:
+        raise ExistsAlready(f"web service '{name}' version '{version}' already exists: use PATCH to update it",
+                            status=403 if explicit else 409)
+
+
+def _no_code_for_realtime(service: Service, definition: ServiceDefinition) -> None:
+    """A realtime service has a model, not code: a standard PATCH may change only its description
+    and operationId."""
+    if service.runtime_type != REALTIME:
+        return
+    touched = sorted(definition.given - {"description", "operation_id"})
+    if touched:
+        raise BadRequest(f"web service '{service.name}' version '{service.version}' is a realtime service: it has no "
+                         "code, inputs or snapshot to change; send a new model with PATCH /realtime-services/{name}/{version}",
+                         field=touched[0])
 
 
 def _managed(db: Session, caller: Caller, name: str, version: str) -> Service:

@@ -14,11 +14,16 @@ from typing import Any
 from ..runtime.errors import PoolBusy, SandboxUnavailable, ServiceInitError, ShareExceeded, WorkerError, WorkerTimeout
 from ..runtime.pools import PoolRegistry
 from ..runtime.replies import ServiceReply
+from .realtime import score_model
 from .specs import ServiceSpec
 
 
 async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any], caller: int) -> tuple[int, ServiceReply]:
     """Run one request of `caller` (a user id) on the service's pool: (HTTP status, its reply)."""
+    if spec.model is not None:  # a realtime service: the frame is checked here, maybe scored in-process
+        answered = await score_model(spec, inputs)
+        if answered is not None:
+            return answered
     try:
         reply = await pools.run(spec, inputs, caller=caller)
     except ShareExceeded as exc:

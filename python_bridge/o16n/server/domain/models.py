@@ -6,8 +6,8 @@ refused (400, field `model`, saying why) unless it parses, passes ONNX's own che
 standard operator domains, keeps all its weights inside the file, is not larger than the limit, and
 has inputs and outputs this server can map to a data frame:
 
-- inputs: one tensor `[N, k]` (the frame's k columns in their order), or one tensor `[N]`/`[N, 1]`
-  per column (matched by name);
+- inputs: one tensor `[N, k]` (the frame's k columns in their order, whatever their names; `[N]`
+  takes one column), or several tensors `[N]`/`[N, 1]`, one per column (matched by name);
 - outputs: tensors `[N]`, `[N, 1]` or `[N, m]` (m columns `name_0` ...), or a sequence of maps per row
   (scikit-learn's probabilities: one column per key, `name_key`).
 """
@@ -25,6 +25,8 @@ ELEMENT_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7:
                  10: "float16", 11: "float64", 12: "uint32", 13: "uint64"}
 # Serialized R objects (what revoscalepy's rx_serialize_model writes) start with one of these.
 _R_SERIALIZED = (b"X\n", b"A\n", b"B\n", b"RDX", b"RDA", b"RDB")
+# ... and what the azureml SDK sends for revoscalepy models (it refuses any other bytes).
+_REVOSCALEPY_BLOB = b"blob"
 
 
 def _refuse(why: str) -> BadRequest:
@@ -58,8 +60,8 @@ class ModelSignature:
 
     @property
     def matrix_input(self) -> bool:
-        """One input tensor takes all the columns (else one input per column, by name)."""
-        return len(self.inputs) == 1 and (self.inputs[0].columns or 0) != 1
+        """One input tensor takes all the columns in order (else one input per column, by name)."""
+        return len(self.inputs) == 1
 
     def to_json(self) -> dict[str, object]:
         return {"inputs": [t.to_json() for t in self.inputs], "outputs": [t.to_json() for t in self.outputs]}
@@ -71,6 +73,9 @@ def check_model(data: bytes, max_bytes: int) -> ModelSignature:
         raise _refuse("is empty: send the ONNX file in the multipart field 'model'")
     if len(data) > max_bytes:
         raise _refuse(f"is {len(data)} bytes; this server takes models up to {max_bytes} bytes (max_model_bytes)")
+    if data.startswith(_REVOSCALEPY_BLOB):
+        raise _refuse("is in revoscalepy's 'blob' format (rx_serialize_model with realtime_scoring_only), which only "
+                      "Microsoft's runtime can read: export the model to ONNX (skl2onnx for scikit-learn)")
     if data.startswith(_R_SERIALIZED):
         raise _refuse("is a serialized R object (revoscalepy's rx_serialize_model 'blob' format), which only "
                       "Microsoft's runtime can read: export the model to ONNX (skl2onnx for scikit-learn)")
@@ -134,3 +139,38 @@ def _spec(value: object, what: str) -> TensorSpec:
     if what == "output" and kind.HasField("sequence_type") and kind.sequence_type.elem_type.HasField("map_type"):
         return TensorSpec(name, "map", (None,))
     raise _refuse(f"{what} '{name}' is not a tensor (or, for outputs, a sequence of maps)")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelRef:
+    """A realtime service's model as the consume path needs it (built by the catalog, cached)."""
+
+    digest: str  # sha256 of the ONNX file: its blob in the artifact store
+    path: str  # a complete local copy (what a worker is given a descriptor of)
+    signature: ModelSignature
+    size: int
+    scorer: Any = None  # an OnnxScorer in this process, only with realtime_in_process
+
+    def to_json(self) -> dict[str, object]:
+        """The `model` member of a realtime service's view (an o16n extension)."""
+        return {**self.signature.to_json(), "sizeBytes": self.size}
+
+
+def check_frame(signature: ModelSignature, frame: dict[str, list[Any]]) -> int:
+    """The number of rows of a checked `inputData` frame that fits the model, or a 400 saying how it does not."""
+    if not frame:
+        raise BadRequest("'inputData' has no columns", field="inputData")
+    rows = len(next(iter(frame.values())))
+    if rows == 0:
+        raise BadRequest("'inputData' has no rows", field="inputData")
+    if signature.matrix_input:
+        tensor = signature.inputs[0]
+        width = tensor.columns
+        if width is not None and len(frame) != width:
+            raise BadRequest(f"'inputData' has {len(frame)} columns; the model's input '{tensor.name}' takes {width} "
+                             "(in the order it was trained on)", field="inputData")
+        return rows
+    missing = [t.name for t in signature.inputs if t.name not in frame]
+    if missing:
+        raise BadRequest(f"'inputData' lacks the column(s) {', '.join(missing)} the model takes", field="inputData")
+    return rows

@@ -6,8 +6,12 @@ The domain owns this type; the runtime (pools, workers) imports it, never the ot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ...wire.types import Parameter
+
+if TYPE_CHECKING:
+    from .models import ModelRef
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class ServiceSpec:
     max_size: int | None = None
     operation_id: str | None = None
     description: str | None = None
+    model: ModelRef | None = None  # a realtime service's ONNX model (then code is ""): workers score it
 
     @property
     def input_types(self) -> dict[str, str]:

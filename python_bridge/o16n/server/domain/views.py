@@ -21,6 +21,7 @@ class ServiceView:
     service: Service
     publisher: str
     caller: Caller
+    model: dict[str, Any] | None = None  # a realtime service's model: inputs, outputs, sizeBytes (o16n extension)
 
     @classmethod
     def of(cls, service: Service, publisher: str, caller: Caller) -> ServiceView:
@@ -45,6 +46,7 @@ class ServiceView:
             "outputParameterDefinitions": service.outputs,
             "outputFileNames": service.output_file_names,
             "myPermissionOnService": "read/write" if caller.may_manage(service.publisher_id) else "read only",
+            **({"model": self.model} if self.model is not None else {}),
         }
 
 

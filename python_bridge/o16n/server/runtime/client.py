@@ -57,6 +57,7 @@ class WorkerClient:
         self._executing = False
         self._last_console = ""
         self._output_files: tuple[str, ...] = ()
+        self._scoring = False  # a model worker (realtime service): `run` scores the frame
         self._finishing: asyncio.Task[None] | None = None
         self.on_close: list[Callable[[WorkerClient], None]] = []
 
@@ -135,6 +136,9 @@ class WorkerClient:
 
     async def load_service(self, spec: ServiceSpec, timeout: float) -> None:
         """Make this worker a slot of `spec`: snapshot loaded, initCode run. ServiceInitError if that fails."""
+        if spec.model is not None:
+            await self._load_model(spec.model.path, timeout)
+            return
         fds = [os.open(spec.snapshot_path, os.O_RDONLY | os.O_CLOEXEC)] if spec.snapshot_path else []
         request = p.LoadService(spec.code, spec.init_code, spec.input_types, dict(spec.outputs), list(spec.output_files),
                                 has_snapshot=bool(fds))
@@ -147,9 +151,23 @@ class WorkerClient:
                 os.close(fd)
         self._output_files = tuple(spec.output_files)
 
+    async def _load_model(self, path: str, timeout: float) -> None:
+        """Make this worker a model worker of a realtime service (its ONNX session built once)."""
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            await self._call(p.LoadModel(max(1, self.settings.realtime_threads)), timeout, [fd])
+        except UserCodeError as exc:
+            raise ServiceInitError(f"the model did not load: {exc.message}") from None
+        finally:
+            os.close(fd)
+        self._scoring = True
+
     # --- running code ----------------------------------------------------------------------
     async def run(self, inputs: dict[str, Any], timeout: float) -> r.ServiceReply:
         """One consume of the service this worker loaded."""
+        if self._scoring:
+            meta, payload = await self._call(p.Score(inputs["inputData"]), timeout)
+            return self._parse_execution(meta, payload)
         meta, payload = await self._call(p.RunService(inputs), timeout)
         return self._parse_execution(meta, payload)
 

@@ -3,7 +3,7 @@
 Used inside a sandboxed worker (the default) and, behind `realtime_in_process`, in the server
 itself. Needs numpy and onnxruntime; the frame is plain JSON columns (`{"col": [...]}`), already
 checked by the wire (finite numbers, equal lengths). The mapping follows `domain/models.py`: one
-matrix input takes the columns in order, or one input per column by name; tensor outputs become
+single input takes the columns in order, or several inputs one column each by name; tensor outputs become
 columns, a sequence of maps per row one column per key.
 """
 
@@ -31,22 +31,32 @@ class OnnxScorer:
         self.session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
         self.inputs = [(i.name, _element(i.type)) for i in self.session.get_inputs()]
         shapes = {i.name: i.shape for i in self.session.get_inputs()}
-        self.matrix = len(self.inputs) == 1 and not (len(shapes[self.inputs[0][0]]) >= 2
-                                                      and shapes[self.inputs[0][0]][1] == 1)
+        # One input takes all the columns in order (a one-column input too, whatever the column's name).
+        self.matrix = len(self.inputs) == 1
+        self.rank1 = {name for name, shape in shapes.items() if len(shape) == 1}  # [N] inputs: one column, rank 1
+        self.flat = self.matrix and self.inputs[0][0] in self.rank1
         self.outputs = [o.name for o in self.session.get_outputs()]
 
     def score(self, frame: dict[str, list[Any]]) -> dict[str, list[Any]]:
         import numpy
 
         rows = len(next(iter(frame.values()))) if frame else 0
-        if self.matrix:
-            name, element = self.inputs[0]
-            feeds = {name: numpy.array([frame[c] for c in frame], dtype=_NUMPY_TYPES[element]).T.reshape(rows, -1)}
-        else:
+        if not self.matrix:
             missing = [n for n, _ in self.inputs if n not in frame]
             if missing:
                 raise ScoringError(f"'inputData' lacks the column(s) {', '.join(missing)} the model takes")
-            feeds = {n: numpy.array(frame[n], dtype=_NUMPY_TYPES[e]).reshape(rows, 1) for n, e in self.inputs}
+        feeds: dict[str, Any]
+        try:
+            if self.matrix:
+                name, element = self.inputs[0]
+                matrix = numpy.array([frame[c] for c in frame], dtype=_NUMPY_TYPES[element]).T
+                feeds = {name: matrix.reshape(rows) if self.flat else matrix.reshape(rows, -1)}
+            else:
+                feeds = {n: numpy.array(frame[n], dtype=_NUMPY_TYPES[e]).reshape((rows,) if n in self.rank1 else (rows, 1))
+                         for n, e in self.inputs}
+        except (TypeError, ValueError, OverflowError) as exc:  # "x" for a float input, None for an int, ...
+            wanted = ", ".join(sorted({e for _, e in self.inputs}))
+            raise ScoringError(f"'inputData' holds values the model's input ({wanted}) cannot take: {str(exc)[:200]}") from None
         try:
             results = self.session.run(self.outputs, feeds)
         except Exception as exc:  # onnxruntime's InvalidArgument and friends: shapes, counts

@@ -168,6 +168,31 @@ REQUESTS: dict[str, type[Request]] = {
 }
 
 
+# --- realtime services (docs/realtime.md): a worker that scores one ONNX model and nothing else ---
+@dataclass(eq=False, repr=False)
+class LoadModel(Request):
+    """Become a model worker: build an ONNX Runtime session from the model in the descriptor, once."""
+
+    op: ClassVar[str] = "load_model"
+    threads: int  # intra-op threads of the session
+
+    @property
+    def fd_count(self) -> int:
+        return 1
+
+
+@dataclass(eq=False, repr=False)
+class Score(Request):
+    """One consume of a realtime service: all rows of the frame in one run. The lean path: no
+    namespace, no code, no working dir; answered like `run` (outputs: {"outputData": columns})."""
+
+    op: ClassVar[str] = "score"
+    frame: dict[str, list[Any]]
+
+
+REQUESTS.update({cls.op: cls for cls in (LoadModel, Score)})
+
+
 def decode_request(meta: dict[str, Any]) -> tuple[int, Request]:
     """The worker's side: (seq, request). The server is trusted here; a bad frame is a bug."""
     fields = dict(meta)

@@ -150,6 +150,8 @@ class Worker:
             "snapshot": self.op_snapshot,
             "load_snapshot": self.op_load_snapshot,
         }
+        self.scorer: Any = None  # a model worker's OnnxScorer (realtime services)
+        self.handlers.update({"load_model": self.op_load_model, "score": self.op_score})
 
     # The server interrupts with SIGINT; only code that is running may be cancelled.
     def on_sigint(self, _signum: int, _frame: Any) -> None:
@@ -394,6 +396,34 @@ class Worker:
                     with contextlib.suppress(FileNotFoundError):
                         target.unlink()  # never write through a link user code left there
                     target.write_bytes(archive.read(info))
+
+
+    # --- realtime services: one ONNX model, scored on whole frames -------------------------
+    def op_load_model(self, request: p.LoadModel, fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        """Become a model worker: one ONNX Runtime session for the life of this worker."""
+        from o16n.server.runtime.onnx_scorer import OnnxScorer  # numpy + onnxruntime; nothing of the server
+
+        self.take_role("model")
+        with os.fdopen(os.dup(fds[0]), "rb") as handle:
+            model = handle.read()
+        self.scorer = OnnxScorer(model, threads=request.threads)
+        return {}, b""
+
+    def op_score(self, request: p.Score, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
+        """Score every row of the frame in one run; answered like `run` (parsed by parse_execute)."""
+        if self.scorer is None:
+            raise RuntimeError("this worker has no model loaded")
+        success, error, outputs = True, "", b"{}"
+        try:
+            outputs = p.dumps({"outputData": self.scorer.score(request.frame)})
+        except MemoryError:
+            success, error, self.unhealthy = False, "scoring ran out of memory", True
+        except Exception as exc:  # the frame does not fit the model (ScoringError says how), or worse
+            success, error = False, str(exc) if type(exc).__name__ == "ScoringError" else f"{type(exc).__name__}: {exc}"
+        if not success:
+            outputs = b"{}"
+        return {"success": success, "error_message": error, "console": "", "changed_files": [],
+                "unhealthy": self.unhealthy, "outputs_size": len(outputs)}, outputs + b"{}"
 
 
 # --- start-up: privileges and limits, before any user code ------------------------------------

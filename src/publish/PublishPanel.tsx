@@ -372,9 +372,13 @@ function NotebookPublishPanel(
         <p className="o16n-muted o16n-source-line">
           From <code>{path}</code>
           {kernelId ? null : ' (no kernel running)'}{' '}
-          <button type="button" className="o16n-link-button" onClick={props.onRefreshSelection}>
-            Use current selection
-          </button>{' '}
+          {form.kind === 'script' ? (
+            <>
+              <button type="button" className="o16n-link-button" onClick={props.onRefreshSelection}>
+                Use current selection
+              </button>{' '}
+            </>
+          ) : null}
           <button
             type="button"
             className="o16n-link-button"

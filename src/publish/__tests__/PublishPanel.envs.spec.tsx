@@ -86,11 +86,11 @@ describe('the environment section', () => {
     setup();
     const table = await captured();
     expect(within(table).getByText('provides sklearn (clf is a sklearn.svm.SVC)')).toBeInTheDocument();
-    expect(screen.getByLabelText('Version of scikit-learn')).toHaveValue('1.5.2');
+    expect(screen.getByLabelText('Pin of scikit-learn')).toHaveValue('1.5.2');
     expect(screen.getByLabelText('Python')).toHaveValue('3.13.1');
     // one warning: scikit-learn, not numpy; the section opens by itself and says so in its summary
     expect(within(table).getAllByText(/the server has/)).toHaveLength(1);
-    expect(screen.getByLabelText('Version of scikit-learn')).toHaveAccessibleDescription(/the server has 1.4.0/);
+    expect(screen.getByLabelText('Pin of scikit-learn')).toHaveAccessibleDescription(/the server has 1.4.0/);
     expect(screen.getByText(/Python 3.13.1, 2 packages, 1 differs from the server/)).toBeInTheDocument();
   });
 
@@ -108,13 +108,13 @@ describe('the environment section', () => {
       )
     });
     await captured();
-    fireEvent.change(screen.getByLabelText('Version of scikit-learn'), { target: { value: '1.4.0' } });
+    fireEvent.change(screen.getByLabelText('Pin of scikit-learn'), { target: { value: '1.4.0' } });
     expect(screen.queryByText(/the server has/)).not.toBeInTheDocument();
     expect(screen.getByText(/the kernel has 1.5.2/)).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: 'Remove package numpy' }));
     fireEvent.click(screen.getByRole('button', { name: '+ Add package' }));
     fireEvent.change(screen.getByLabelText('Package 2 name'), { target: { value: 'attrs' } });
-    fireEvent.change(screen.getByLabelText('Version of attrs'), { target: { value: '24.2.0' } });
+    fireEvent.change(screen.getByLabelText('Pin of attrs'), { target: { value: '24.2.0' } });
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Iris' } });
     fireEvent.click(screen.getByRole('button', { name: 'Publish' }));
     await waitFor(() => expect(api.publish).toHaveBeenCalled());
@@ -172,7 +172,7 @@ describe('the environment section', () => {
     });
     await captured();
     expect(await screen.findByText(/The server has this environment already \(ready, used by Iris v1\)/)).toBeInTheDocument();
-    fireEvent.change(screen.getByLabelText('Version of numpy'), { target: { value: '2.0.0' } });
+    fireEvent.change(screen.getByLabelText('Pin of numpy'), { target: { value: '2.0.0' } });
     expect(screen.queryByText(/The server has this environment already/)).not.toBeInTheDocument();
     expect(screen.getByText(/A new environment is built when you publish/)).toBeInTheDocument();
   });

@@ -139,7 +139,7 @@ function EnvironmentEditor(props: { env: IEnvironmentForm; errors: Record<string
           <thead>
             <tr>
               <th scope="col">Package</th>
-              <th scope="col">Version</th>
+              <th scope="col">Pin</th>
               <th scope="col">
                 <span className="o16n-visually-hidden">Remove</span>
               </th>
@@ -224,7 +224,7 @@ function PackageRow(props: {
       <td>
         <input
           className="jp-mod-styled o16n-input o16n-env-version"
-          aria-label={`Version of ${label}`}
+          aria-label={`Pin of ${label}`}
           aria-describedby={warning ? `${id}-warning` : undefined}
           value={row.version}
           placeholder="latest"

@@ -6,7 +6,7 @@
  */
 import * as React from 'react';
 
-import { O16nApi } from '../api/client';
+import { O16nApi, O16nApiError } from '../api/client';
 import { IAnalysis, IAnalyzeRequest, IEnvironment, IStatus, IWebService } from '../api/types';
 import { INotebookSelection, IO16nHost } from '../common/host';
 import { IO16nSettings } from '../common/settings';
@@ -19,6 +19,7 @@ import {
   applyAnalysis,
   applyNamespace,
   currentParams,
+  environmentSupport,
   failedTestApplies,
   nameIsValid,
   newModel,
@@ -155,9 +156,10 @@ function NotebookPublishPanel(
   }, [kindRequest, path, model.kindEpoch]);
 
   // the environments the server has built: "publishing reuses it"
+  // (a 404: the server builds no environments, an older or plain 9.1 one: publish without)
   const [environments, setEnvironments] = React.useState<IEnvironment[] | null>(null);
   const [environmentsEpoch, setEnvironmentsEpoch] = React.useState(0);
-  const wantEnvironments = form.kind === 'script' && form.environment.mode === 'captured';
+  const wantEnvironments = form.kind === 'script';
   React.useEffect(() => {
     if (!wantEnvironments) {
       return;
@@ -165,10 +167,21 @@ function NotebookPublishPanel(
     let current = true;
     api
       .environments()
-      .then(list => current && setEnvironments(Array.isArray(list) ? list : null))
-      .catch(() => current && setEnvironments(null));
+      .then(list => {
+        if (current) {
+          setEnvironments(Array.isArray(list) ? list : null);
+          setModel(m => environmentSupport(m, true));
+        }
+      })
+      .catch((e: unknown) => {
+        if (current) {
+          setEnvironments(null);
+          // 404: no environments on this server; anything else (not logged in, unreachable): not known
+          setModel(m => environmentSupport(m, e instanceof O16nApiError && e.status === 404 ? false : null));
+        }
+      });
     return () => void (current = false);
-  }, [api, wantEnvironments, environmentsEpoch]);
+  }, [api, wantEnvironments, environmentsEpoch, epoch]);
   const analyzeRequest = form.kind === 'script' ? toAnalyzeRequest(form) : null;
   useAnalysis(
     api,

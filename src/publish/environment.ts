@@ -37,6 +37,11 @@ export interface IEnvironmentForm {
   captured: ICapturedEnvironment | null;
   /** the server's versions the analysis reported (normalized name -> version, null: lacking) */
   serverVersions: Record<string, string | null>;
+  /**
+   * whether the o16n server builds environments (false: it has no `/environments`, an older or
+   * plain 9.1 server: services run in its own environment whatever the mode); null: not known yet
+   */
+  serverBuilds?: boolean | null;
 }
 
 /** What a notebook remembers of the user's environment choices (in its publish target). */
@@ -125,6 +130,16 @@ export function applyCapturedEnvironment(env: IEnvironmentForm, captured: ICaptu
     kernelPython,
     captured
   };
+}
+
+/** The server said whether it builds environments (its `GET /environments` answered, or 404). */
+export function setServerBuilds(env: IEnvironmentForm, serverBuilds: boolean | null): IEnvironmentForm {
+  return env.serverBuilds === serverBuilds ? env : { ...env, serverBuilds };
+}
+
+/** The mode publishing uses: the server's own when the server cannot build environments. */
+export function effectiveMode(env: IEnvironmentForm): EnvironmentMode {
+  return env.serverBuilds === false ? 'server' : env.mode;
 }
 
 export function setEnvironmentMode(env: IEnvironmentForm, mode: EnvironmentMode): IEnvironmentForm {
@@ -236,7 +251,7 @@ const PYTHON = /^\d+\.\d+(\.\d+)?$/;
 /** Field ids: `environment` (the whole list), `environment.python`, `environment.N` (row N). */
 export function validateEnvironment(env: IEnvironmentForm): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (env.mode === 'server') {
+  if (effectiveMode(env) === 'server') {
     return errors;
   }
   const python = env.python.trim();
@@ -270,6 +285,9 @@ export function validateEnvironment(env: IEnvironmentForm): Record<string, strin
  * the server's own too) when nothing was captured and nothing added (a relay that does not capture).
  */
 export function toEnvironmentSpec(env: IEnvironmentForm): IEnvironmentSpec | null | undefined {
+  if (env.serverBuilds === false) {
+    return undefined; // a server without environments: the body a 9.1 server takes
+  }
   if (env.mode === 'server') {
     return null;
   }

@@ -24,6 +24,7 @@ import {
   emptyEnvironment,
   rememberEnvironment,
   restoreEnvironment,
+  setServerBuilds,
   toEnvironmentSpec,
   validateEnvironment
 } from './environment';
@@ -378,6 +379,12 @@ export function applyAnalysis(
     };
   }
   return { ...model, form, analysis: { state: 'done', error: null } };
+}
+
+/** Whether the o16n server builds environments (null: not known). */
+export function environmentSupport(model: IPublishModel, serverBuilds: boolean | null): IPublishModel {
+  const environment = setServerBuilds(model.form.environment, serverBuilds);
+  return environment === model.form.environment ? model : { ...model, form: { ...model.form, environment } };
 }
 
 /** Kernel variables that can be published as a realtime service (fitted estimators, ONNX models). */

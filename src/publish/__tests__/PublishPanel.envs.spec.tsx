@@ -2,6 +2,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import * as React from 'react';
 
+import { O16nApiError } from '../../api/client';
 import { DEFAULT_SETTINGS } from '../../common/settings';
 import { mockApi, mockHost } from '../../__tests__/helpers';
 import { IKindRequest, IPublishPanelProps, PublishPanel } from '../PublishPanel';
@@ -152,6 +153,23 @@ describe('the environment section', () => {
     const skew = await screen.findByRole('list', { name: 'Version skew' });
     expect(skew).toHaveTextContent('scikit-learn: 1.5.2 in the kernel, 1.4.0 on the server');
     expect(skew).toHaveTextContent('xgboost: 2.1.1 in the kernel, not on the server');
+  });
+
+  it('a server without environments (404): publishes without one, and says so', async () => {
+    const { api } = setup({
+      environments: jest.fn().mockRejectedValue(new O16nApiError('Not Found', 404)),
+      publish: jest.fn().mockResolvedValue({ jobId: 'j1' }),
+      publishJob: jest.fn().mockResolvedValue(job({}))
+    });
+    expect(await screen.findByText(/This o16n server builds no environments/)).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByLabelText('Inputs 1 name')).toHaveValue('flower_data'));
+    expect(screen.queryByRole('table', { name: 'Packages' })).not.toBeInTheDocument();
+    expect(screen.getByLabelText(/The server's own environment/)).toBeChecked();
+    expect(screen.getByLabelText(/The server's own environment/)).toBeDisabled();
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Iris' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Publish' }));
+    await waitFor(() => expect(api.publish).toHaveBeenCalled());
+    expect('environment' in api.publish.mock.calls[0][0]).toBe(false);
   });
 
   it('says when the server has this environment already', async () => {

@@ -17,6 +17,7 @@ import {
   setPackageName,
   setPin,
   setPython,
+  setServerBuilds,
   toEnvironmentSpec,
   validateEnvironment,
   warningCount
@@ -228,5 +229,16 @@ describe('what the relay sends', () => {
     expect(env.python).toBe('');
     expect(toEnvironmentSpec(env)).toBeUndefined();
     expect(validateEnvironment(addPackage(env, 'attrs', '1.0'))['environment.python']).toMatch(/Give the Python version/);
+  });
+});
+
+describe('a server that builds no environments', () => {
+  it('sends no environment (the body a 9.1 server takes) and checks no rows', () => {
+    const env = setServerBuilds(addPackage(fresh(), '', ''), false);
+    expect(toEnvironmentSpec(env)).toBeUndefined();
+    expect(validateEnvironment(env)).toEqual({});
+    // known again to build them: the rows are sent (and checked)
+    expect(validateEnvironment(setServerBuilds(env, true))).toEqual({ 'environment.3': 'Name the package or remove the row.' });
+    expect(toEnvironmentSpec(setServerBuilds(fresh(), null))?.packages).toHaveLength(3);
   });
 });

@@ -10,6 +10,7 @@ import {
   EnvironmentMode,
   IEnvironmentForm,
   addPackage,
+  effectiveMode,
   environmentEdited,
   matchingEnvironment,
   pinChanged,
@@ -27,6 +28,9 @@ import { withForm } from '../model';
 import { ISectionProps } from './common';
 
 function summary(env: IEnvironmentForm): string {
+  if (env.serverBuilds === false) {
+    return "the server's own: it builds no environments";
+  }
   if (env.mode === 'server') {
     return "the server's own";
   }
@@ -49,7 +53,7 @@ export function EnvironmentSection(props: ISectionProps & { environments: IEnvir
   // open by itself while a pin differs from the server's or a field is in error, until the user folds it
   const [userOpen, setUserOpen] = React.useState<boolean | null>(null);
   const hasErrors = Object.keys(errors).some(k => k === 'environment' || k.startsWith('environment.'));
-  const open = hasErrors || (userOpen ?? (env.mode === 'captured' && warningCount(env) > 0));
+  const open = hasErrors || (userOpen ?? (effectiveMode(env) === 'captured' && warningCount(env) > 0));
   return (
     <details
       className={`o16n-section o16n-environment${hasErrors ? ' o16n-mod-invalid' : ''}`}
@@ -65,6 +69,12 @@ export function EnvironmentSection(props: ISectionProps & { environments: IEnvir
       <summary>
         Environment <span className="o16n-muted">({summary(env)})</span>
       </summary>
+      {env.serverBuilds === false ? (
+        <p className="o16n-warning" role="status">
+          This o16n server builds no environments (it has no <code>/environments</code>): the service runs with the server&apos;s own
+          packages, and the panel names those that differ from the kernel&apos;s after publishing.
+        </p>
+      ) : null}
       <div role="radiogroup" aria-label="Environment of the service" className="o16n-env-modes">
         {(
           [
@@ -77,14 +87,15 @@ export function EnvironmentSection(props: ISectionProps & { environments: IEnvir
               type="radio"
               name="o16n-env-mode"
               value={mode}
-              checked={env.mode === mode}
+              checked={effectiveMode(env) === mode}
+              disabled={env.serverBuilds === false}
               onChange={() => change(setEnvironmentMode(env, mode))}
             />{' '}
             {label}
           </label>
         ))}
       </div>
-      {env.mode === 'server' ? (
+      {env.serverBuilds === false ? null : env.mode === 'server' ? (
         <p className="o16n-hint">
           The service runs with the server&apos;s packages. After publishing, the panel names the packages whose version in the kernel
           differs from the server&apos;s.

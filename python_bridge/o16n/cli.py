@@ -102,6 +102,65 @@ def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def envs(args: argparse.Namespace) -> int:
+    """`o16n envs list`: every environment, its size and users; `prune`: remove the unused ones.
+
+    Works on the database and this node's environments dir, with or without a running server
+    (a server keeps using what is in use; an environment removed here is built again if asked for).
+    """
+    from sqlalchemy import delete, select
+
+    from .server.environments.builder import Builder, tree_size
+    from .server.store.models import Environment, Service, SessionRecord
+
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    sessions = _user_store(args)
+    builder = Builder(settings)
+    with sessions.begin() as db:
+        rows = db.scalars(select(Environment).order_by(Environment.last_used_at)).all()
+        users: dict[str, list[str]] = {}
+        for name, version, key in db.execute(select(Service.name, Service.version, Service.environment_key)
+                                             .where(Service.environment_key.is_not(None))).all():
+            users.setdefault(str(key), []).append(f"{name}/{version}")
+        for key in db.scalars(select(SessionRecord.environment_key).where(
+                SessionRecord.environment_key.is_not(None), SessionRecord.gone_reason.is_(None))).all():
+            users.setdefault(str(key), []).append("a session")
+        local = set(builder.local_keys())
+        if args.action == "list":
+            print("key\tpython\tstate\tpackages\tsize\tusers\tlast used")
+            for r in rows:
+                size = _size(r.size_bytes) if r.key in local else "not on this node"
+                print(f"{r.key[:16]}\t{r.python}\t{r.state}\t{len(r.packages or [])}\t{size}\t"
+                      f"{', '.join(users.get(r.key, [])) or '-'}\t{r.last_used_at.isoformat(timespec='seconds')}")
+            return 0
+        unused = [r for r in rows if r.key not in users and r.state != "building"]
+        keys = [r.key for r in unused]
+        known = {r.key for r in rows}
+        if keys:
+            db.execute(delete(Environment).where(Environment.key.in_(keys)))
+    freed = 0
+    orphans = [k for k in local if k not in known]  # rows gone (pruned elsewhere): their dirs too
+    for key in [*keys, *orphans]:
+        if key in local:
+            freed += tree_size(builder.root / key)
+            builder.remove(key)
+        print(f"removed {key[:16]}")
+    builder.remove_stale()
+    print(f"{len(keys) + len(orphans)} environment(s) removed, {_size(freed)} freed")
+    return 0
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "-"
+    value = float(count)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} B"
+
+
 def _print_users(db: Session, long: bool) -> None:
     """Tab-separated: name and role, then, for directory users, the provider and where the role came from.
 
@@ -157,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     signing.add_argument("action", choices=["list", "rotate"])
     storage(signing)
     signing.set_defaults(func=keys)
+
+    environments = commands.add_parser("envs", help="service environments: list them (size, users), prune unused ones")
+    environments.add_argument("action", choices=["list", "prune"])
+    storage(environments)
+    environments.set_defaults(func=envs)
 
     manage = commands.add_parser("users", help="list users (local and directory); manage local users")
     manage.add_argument("action", choices=["add", "list", "remove", "set-role", "set-password"])

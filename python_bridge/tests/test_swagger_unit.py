@@ -302,7 +302,7 @@ def test_core_operation_ids_are_unique() -> None:
 
 def test_core_schemas() -> None:
     definitions = core_openapi()["definitions"]
-    assert set(definitions["CreateSessionRequest"]["properties"]) == {"name", "snapshotId", "runtimeType"}
+    assert set(definitions["CreateSessionRequest"]["properties"]) == {"name", "snapshotId", "runtimeType", "environment"}
     for name in ("CreateSessionRequest", "PublishWebServiceRequest"):
         runtime = definitions[name]["properties"]["runtimeType"]
         assert runtime["default"] == "Python" and "Python" in runtime["description"]

@@ -298,12 +298,13 @@ class Client:
         answer = self.start_environment(environment)
         reused = answer.get("state") == "ready"
         key = str(answer.get("key") or "")
-        bar = _progress_bar(f"environment {key[:16]}", progress and not reused)
+        label = f"environment {key[:16]}"
+        bar = _progress_bar(label, progress and not reused)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while answer.get("state") == "building":
                 if bar is not None:
-                    bar.set_postfix_str(str(answer.get("progress") or "building"), refresh=True)
+                    bar.set_description_str(f"{label}: {answer.get('progress') or 'building'}", refresh=True)
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"environment {key[:16]} still building after {timeout} s "
                                        f"({answer.get('progress') or 'no progress reported'})")
@@ -314,8 +315,8 @@ class Client:
                                    field="environment", body=answer)
             if bar is not None:
                 seconds = answer.get("buildSeconds")
-                bar.set_postfix_str(f"ready in {seconds:.1f} s" if isinstance(seconds, (int, float)) else "ready",
-                                    refresh=True)
+                done = f"ready in {seconds:.1f} s" if isinstance(seconds, (int, float)) else "ready"
+                bar.set_description_str(f"{label}: {done}", refresh=True)
         finally:
             if bar is not None:
                 bar.close()
@@ -363,8 +364,8 @@ class Client:
         session: Session | None = None
         snapshot_id: str | None = None
         try:
-            if blobs:
-                session = self.create_session()
+            if blobs:  # the objects load where the service will run: in its environment
+                session = self.create_session(environment=body.get("environment"))
                 for name, data in blobs.items():
                     session.upload_object(name, data)
                 snapshot_id = session.snapshot()
@@ -411,13 +412,17 @@ class Client:
             return None  # the service is published; the server could not say what it has
 
     # ------------------------------------------------------------ sessions and snapshots
-    def create_session(self, name: str | None = None, snapshot_id: str | None = None) -> Session:
-        """Open a Python session on the server (``POST /sessions``)."""
+    def create_session(self, name: str | None = None, snapshot_id: str | None = None,
+                       environment: Environment | dict[str, Any] | None = None) -> Session:
+        """Open a Python session on the server (``POST /sessions``); ``environment`` (o16n extension):
+        run it in that environment (built first if need be) instead of the server's own."""
         body: dict[str, Any] = {"runtimeType": "Python"}
         if name:
             body["name"] = name
         if snapshot_id:
             body["snapshotId"] = snapshot_id
+        if environment is not None:
+            body["environment"] = environment.spec() if isinstance(environment, Environment) else dict(environment)
         answer = self._transport.request("POST", "/sessions", json=body)
         lowered = {str(k).lower(): v for k, v in (answer or {}).items()} if isinstance(answer, dict) else {}
         session_id = lowered.get("sessionid")
@@ -459,7 +464,7 @@ def _progress_bar(description: str, show: bool) -> Any:
         with warnings.catch_warnings():  # no "IProgress not found" noise without ipywidgets
             warnings.simplefilter("ignore")
             from tqdm.auto import tqdm
-        return tqdm(total=None, desc=description, bar_format="{desc}: {postfix} [{elapsed}]")
+        return tqdm(total=None, desc=description, bar_format="{desc} [{elapsed}]")
     except ImportError:  # pragma: no cover
         return None
 

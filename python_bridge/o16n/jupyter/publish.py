@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ from .kernels import private_dir, remove_dir, run_in_kernel
 from .paths import confine
 
 CHUNK = 1 << 20
+_MISSING = re.compile(r"No module named '([A-Za-z0-9_.]+)'")
 
 
 class _FileBody:
@@ -156,12 +158,12 @@ class Publisher:
                 job.total_bytes = sum(captured.values()) + sum(p.stat().st_size for p in files)
                 if job.request.environment is not None:
                     await self._environment(job, client)
+                if job.request.environment is None:  # known before the upload, which it may explain
+                    job.version_skew = await self._skew(client, environment)
                 await self._upload(job, client, workdir, captured)
                 await self._files(job, client, files)
                 await self._snapshot(job, client)
                 await self._publish(job, client, definition)
-                if job.request.environment is None:
-                    job.version_skew = await self._skew(client, environment)
         except asyncio.CancelledError:
             self._fail(job, RelayError(503, "the Jupyter server is stopping: nothing was published"))
             await self._rollback(job, client)
@@ -294,7 +296,9 @@ class Publisher:
 
     async def _upload(self, job: PublishJob, client: Client, workdir: Path, captured: dict[str, int]) -> None:
         step = self._begin(job, "upload")
-        session = await self.connection.run(client.create_session, f"jupyter-publish-{job.request.name}")
+        # the objects are loaded where the service will run: in its environment, when it has one
+        session = await self.connection.run(client.create_session, f"jupyter-publish-{job.request.name}", None,
+                                            job.request.environment)
         job.created["session"] = session.id
         self.store.save(job)
 
@@ -360,6 +364,14 @@ class Publisher:
     def _fail(self, job: PublishJob, exc: BaseException) -> None:
         error = relay_error(exc, self.connection.url)
         step = job.step or next(iter(job.steps))
+        missing = _MISSING.search(error.message)
+        if missing and job.request.environment is None:
+            # the server's own environment cannot load an object: say which package would fix it
+            top = missing.group(1).split(".", 1)[0]
+            lacking = [s for s in job.version_skew if s.get("serverVersion") is None]
+            hint = ", ".join(f"{s['name']}=={s['kernelVersion']}" for s in lacking) or top
+            error = RelayError(error.status, f"{error.message}: the o16n server's own environment lacks it; publish "
+                               f"with an environment (this kernel has {hint})", "environment")
         job.steps[step].state = "failed"
         job.steps[step].detail = error.message
         # job.state turns "failed" only once the rollback is over (see _run): a client that sees

@@ -16,7 +16,7 @@ from .config import Settings
 from .errors import ApiError, WorkerFailed, api_error_handler, error_response
 from .forwarding import SessionForwarding
 from .middleware import AuthenticationMiddleware
-from .routes import batch, cluster, consume, health, login, realtime, services, sessions, snapshots, status, users
+from .routes import batch, cluster, consume, environments, health, login, realtime, services, sessions, snapshots, status, users
 from .state import ServerState
 
 log = logging.getLogger("o16n")
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *realtime.routes,
         *users.routes,
         *cluster.routes,
+        *environments.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -124,6 +124,17 @@ class Settings:
     realtime_in_process: bool = False  # score in the server process (trusted models only); default: a sandboxed worker
     realtime_threads: int = 1  # ONNX Runtime intra-op threads per model (per worker, or in the server)
     max_model_bytes: int = 256 * 1024 * 1024  # a realtime service's ONNX file at most
+    # Service environments (docs/environments.md): virtual environments built with uv, one per
+    # Python version + pins, shared by every service and session that names the same ones.
+    environments_dir: Path | None = None  # where this node keeps them (default <data_dir>/environments); per node
+    environments_uv_cache: Path | None = None  # uv's cache (default <data_dir>/uv-cache; same file system: hard links)
+    environments_max_bytes: int = 20 * 1024 ** 3  # on this node at most; unused ones go, least recently used first (0: none)
+    environments_index_url: str = ""  # the package index (default: uv's, PyPI); e.g. a mirror
+    environments_extra_index_url: str = ""  # more indexes (space or comma list)
+    environments_find_links: str = ""  # directories or URLs of wheels (space or comma list), e.g. for a server without internet
+    environments_no_index: bool = False  # only environments_find_links, no index at all
+    environments_build_timeout: float = 1800.0  # seconds one build may take
+    environments_min_idle_seconds: float = 120.0  # an unused environment is pruned only after this long unused
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -138,6 +149,14 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def environments_root(self) -> Path:
+        return self.environments_dir or self.data_dir / "environments"
+
+    @property
+    def uv_cache(self) -> Path:
+        return self.environments_uv_cache or self.data_dir / "uv-cache"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -26,6 +26,7 @@ from .domain.catalog import ServiceCatalog
 from .domain.realtime import RealtimeModels
 from .domain.sessions import SessionService
 from .domain.snapshots import SnapshotService
+from .environments.service import EnvironmentService
 from .runtime.node import Runtime
 from .store.db import Database, is_current
 
@@ -51,17 +52,20 @@ class ServerState:
             log.warning("worker sandbox: %s", warning)
         self.pools = self.runtime.pools
         self.snapshots = SnapshotService(self.db, self.artifacts)
+        self.environments = EnvironmentService(settings, self.db, self.bus, self.node)
         self.catalog = ServiceCatalog(self.db, self.artifacts, self.pools, settings.auth_cache_seconds,
-                                      stop_batches=lambda ids: self.batches.forget(ids), bus=self.bus)
+                                      stop_batches=lambda ids: self.batches.forget(ids), bus=self.bus,
+                                      environments=self.environments)
         self.catalog.models = RealtimeModels(settings, self.artifacts)  # realtime services (docs/realtime.md)
         self.batches = BatchService(settings, self.db, self.catalog, self.pools, self.artifacts, self.bus, self.node)
         self.sessions = SessionService(settings, self.db, self.runtime.sessions, self.artifacts, self.snapshots,
-                                       self.cluster)
+                                       self.cluster, self.environments)
 
     async def start(self) -> None:
         await self.cluster.register()
         self.cluster.start()
         self.bus.start()
+        await self.environments.start()
         self.runtime.start()
         self.batches.start_sweeping()
 
@@ -83,6 +87,7 @@ class ServerState:
         self.bus.close()
         await self.batches.close()
         await self.sessions.close_all()
+        await self.environments.close()
         await self.runtime.close()
         self.auth.close()
         self.db.close()

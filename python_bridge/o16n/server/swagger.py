@@ -389,6 +389,7 @@ _SESSIONS_TAG = "Session APIs"
 _SNAPSHOTS_TAG = "Snapshot APIs"
 _STATUS_TAG = "Status APIs"
 _USERS_TAG = "User APIs (o16n extensions)"
+_ENVIRONMENTS_TAG = "Environment APIs (o16n extensions)"
 
 _CORE_TAGS = [
     (
@@ -409,6 +410,11 @@ _CORE_TAGS = [
         _USERS_TAG,
         "o16n extensions (not part of the R Server 9.1 API): who the caller is, where they sign in "
         "(local users, LDAP / Active Directory, an OpenID Connect provider) and where their role came from.",
+    ),
+    (
+        _ENVIRONMENTS_TAG,
+        "o16n extensions (not part of the R Server 9.1 API): service environments, virtual environments built "
+        "once per Python version + pinned packages and shared by the services and sessions that name them.",
     ),
 ]
 
@@ -598,8 +604,28 @@ def _core_operations() -> list[tuple[str, str, Schema]]:
           ok=(200, "The caller.", _ref("User")), errors=[_UNAUTHORIZED, (403, "No role is mapped for the caller.")])
     users("get", "/users", "listUsers", "List local users and the directory users seen so far (Owners only).",
           ok=(200, "Every user.", _array(_ref("User"))), errors=[_UNAUTHORIZED, (403, "Needs the Owner role.")])
-    for path, _, operation in rows[-2:]:
-        assert path.startswith("/users")
+    environments = adder(_ENVIRONMENTS_TAG)
+    key = _path_param("key", "The environment's key (sha256 hex of its Python version and sorted packages).")
+    spec = _body_param("environment", _ref("EnvironmentSpec"), "Python version and packages (name==version).")
+    environments("post", "/environments", "createEnvironment",
+                 "Start building an environment (202), or find it built already (200); a publish naming it waits for it.",
+                 params=[spec], ok=(202, "Building (200: ready already).", _ref("Environment")),
+                 errors=[(400, "Not an environment, or a Python this server does not have."), _UNAUTHORIZED,
+                         (403, "Needs the Contributor or Owner role.")])
+    environments("get", "/environments", "listEnvironments", "List the environments, their state, size and users.",
+                 ok=(200, "Every environment.", _array(_ref("Environment"))), errors=[_UNAUTHORIZED])
+    environments("get", "/environments/server", "getServerEnvironment",
+                 "What a service without an environment runs with: the server's Python and distributions.",
+                 ok=(200, "The server's own environment.", _ref("ServerEnvironment")), errors=[_UNAUTHORIZED])
+    environments("get", "/environments/{key}", "getEnvironment", "Get one environment (poll it while it builds).",
+                 params=[key], ok=(200, "The environment.", _ref("Environment")),
+                 errors=[_UNAUTHORIZED, (404, "Environment not found.")])
+    environments("delete", "/environments/{key}", "deleteEnvironment", "Delete an environment no service or session uses.",
+                 params=[key], ok=(200, "Deleted.", _STRING),
+                 errors=[_UNAUTHORIZED, (403, "Needs the Owner role."), (404, "Environment not found."),
+                         (409, "A service or session uses it.")])
+    for path, _, operation in rows[-7:]:
+        assert path.startswith(("/users", "/environments"))
         operation["x-o16n-extension"] = True
     # fmt: on
     return rows
@@ -652,6 +678,7 @@ def _core_definitions() -> dict[str, Schema]:
                 "runtimeType": {**_runtime_type(runtime_default, ["R", "Python"], "RuntimeType"), "default": "Python"},
                 "initCode": _prop("string", "Code run once before the service handles requests."),
                 "outputFileNames": _array(_STRING, "Working-directory files returned Base64-encoded in `outputFiles`."),
+                "environment": _environment_property(),
             }
         ),
         "WebService": _object(
@@ -670,6 +697,8 @@ def _core_definitions() -> dict[str, Schema]:
                 "outputParameterDefinitions": {**parameter_definitions, "description": "Outputs, in order."},
                 "outputFileNames": _array(_STRING, "Working-directory files returned with each result."),
                 "myPermissionOnService": _prop("string", "`read/write` if the caller may update or delete the service, else `read only`."),
+                "environment": {**_ref("EnvironmentSpec"), "x-o16n-extension": True, "x-nullable": True,
+                                "description": "o16n extension: {key, python, packages} of its environment; null: the server's own."},
             },
             required=["name", "version"],
         ),
@@ -699,6 +728,7 @@ def _core_definitions() -> dict[str, Schema]:
                 "name": _prop("string", "Name of the session."),
                 "snapshotId": _prop("string", "Snapshot to load into the new session."),
                 "runtimeType": {**_runtime_type(runtime_default, ["R", "Python"], "RuntimeType"), "default": "Python"},
+                "environment": _environment_property(),
             }
         ),
         "CreateSessionResponse": _object({"sessionId": _prop("string", "Id of the new session.")}),
@@ -749,8 +779,43 @@ def _core_definitions() -> dict[str, Schema]:
             }
         ),
         "CreateSnapshotRequest": _object({"name": _prop("string", "Name of the snapshot.")}),
+        **_environment_definitions(),
         "CreateSnapshotResponse": _object({"snapshotId": _prop("string", "Id of the new snapshot.")}),
     }
+
+
+def _environment_definitions() -> dict[str, Schema]:
+    """o16n extensions: service environments (docs/environments.md)."""
+    packages = _array(_STRING, "Requirement strings, normally exact pins (name==version); no URLs or paths.")
+    spec = _object({"python": _prop("string", "Python version, X.Y or X.Y.Z (one the server has)."), "packages": packages},
+                   required=["python"])
+    service = _object({"name": _prop("string", "Service name."), "version": _prop("string", "Service version.")})
+    return {
+        "EnvironmentSpec": {**spec, "x-o16n-extension": True},
+        "Environment": {**_object({
+            "key": _prop("string", "sha256 hex of the Python version and the sorted packages."),
+            "python": _prop("string", "The Python version asked for."),
+            "packages": packages,
+            "state": _prop("string", "Its state on this node.", enum=["building", "ready", "failed"]),
+            "progress": _prop("string", "While building: e.g. `building environment: 14 packages`.", **{"x-nullable": True}),
+            "message": _prop("string", "Why the build failed (the resolver's message).", **{"x-nullable": True}),
+            "pythonVersion": _prop("string", "The interpreter it runs, X.Y.Z.", **{"x-nullable": True}),
+            "sizeBytes": _prop("integer", "Bytes of its files.", format="int64", **{"x-nullable": True}),
+            "buildSeconds": _prop("number", "How long its first build took.", **{"x-nullable": True}),
+            "services": _array(service, "The service versions that run in it."),
+            "createdAt": _prop("string", "When it was first asked for (ISO 8601, UTC)."),
+            "lastUsedAt": _prop("string", "When a publish, session or worker last used it (ISO 8601, UTC)."),
+        }, required=["key", "python", "packages", "state"]), "x-o16n-extension": True},
+        "ServerEnvironment": {**_object({
+            "python": _prop("string", "The server's Python version."),
+            "packages": _prop("object", "Distribution (normalized name) -> version.", additionalProperties=_STRING),
+        }), "x-o16n-extension": True},
+    }
+
+
+def _environment_property() -> Schema:
+    return {**_ref("EnvironmentSpec"), "x-o16n-extension": True,
+            "description": "o16n extension: the environment to run in (built first); absent or null: the server's own."}
 
 
 def core_openapi() -> dict[str, Any]:

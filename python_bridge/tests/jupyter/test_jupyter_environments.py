@@ -231,15 +231,19 @@ async def test_publish_from_a_venv_kernel_with_its_environment_and_consume(api, 
     assert status == 200, analysis
     env = analysis["environment"]
 
-    # without the environment: the service would lack markovify, and the job says so
+    # without the environment: the server's own cannot even load the object; the job says which
+    # package is missing and that an environment would bring it, and publishes nothing
     status, answer = await api("POST", "publish", body={"kernelId": kernel_id, "name": "Markov", "version": "plain",
                                                         "functionName": "follows", "objects": ["model"]})
     job = await wait_job(api, answer["jobId"])
-    assert job["state"] == "done", job
+    assert job["state"] == "failed" and job["error"]["step"] == "upload", job["error"]
+    assert job["error"]["field"] == "environment" and "No module named 'markovify'" in job["error"]["message"]
+    kernel_version = {p["name"]: p for p in env["packages"]}[FOREIGN]["version"]
+    assert f"markovify=={kernel_version}" in job["error"]["message"]
     skew = {s["name"]: s for s in job["versionSkew"]}
-    assert skew[FOREIGN]["serverVersion"] is None and skew[FOREIGN]["kernelVersion"] == \
-        {p["name"]: p for p in env["packages"]}[FOREIGN]["version"]
-    await api("DELETE", "services", "Markov", "plain")
+    assert skew[FOREIGN] == {"name": FOREIGN, "kernelVersion": kernel_version, "serverVersion": None}
+    status, services = await api("GET", "services")
+    assert not [s for s in services if s["name"] == "Markov"]
 
     # with it (as the panel sends it: the analysis' pins): built, then published and consumed
     spec = {"python": env["python"], "packages": [f"{p['name']}=={p['version']}" for p in env["packages"]]}

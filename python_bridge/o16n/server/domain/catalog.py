@@ -9,13 +9,15 @@ stop the batch executions of a deleted version.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -35,8 +37,11 @@ from .realtime import INPUTS as REALTIME_INPUTS
 from .realtime import OUTPUTS as REALTIME_OUTPUTS
 from .realtime import REALTIME, RealtimeDefinition, RealtimeModels
 from .requests import PoolSizes, ServiceDefinition
-from .specs import ServiceSpec
+from .specs import EnvironmentRef, ServiceSpec
 from .views import PoolStatusView, ServiceView
+
+if TYPE_CHECKING:
+    from ..environments.service import EnvironmentService
 
 StopBatches = Callable[[list[str]], Awaitable[None]]
 
@@ -84,14 +89,16 @@ class SpecCache:
 
 class ServiceCatalog:
     def __init__(self, db: Database, artifacts: ArtifactStore, pools: PoolRegistry, cache_seconds: float,
-                 stop_batches: StopBatches, bus: EventBus) -> None:
+                 stop_batches: StopBatches, bus: EventBus, environments: EnvironmentService | None = None) -> None:
         self.db = db
+        self.environments = environments
         self.artifacts = artifacts
         self.pools = pools
         self.cache = SpecCache(cache_seconds)
         self.stop_batches = stop_batches
         self.bus = bus
         self.models: RealtimeModels | None = None  # set by ServerState (realtime services)
+        self._warming: set[asyncio.Task[None]] = set()
         bus.subscribe(self._on_event)
         bus.resync.append(self.cache.entries.clear)  # events may have been missed: forget everything
 
@@ -101,15 +108,21 @@ class ServiceCatalog:
         query = select(Service).order_by(Service.name, Service.created_at, Service.id)
         if name is not None:
             query = query.where(Service.name == name)
-        views = await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
+        views = await self._views(caller, query)
         return await self._with_models(views)
 
     async def get(self, caller: Caller, name: str, version: str) -> ServiceView:
         query = select(Service).where(Service.name == name, Service.version == version)
-        rows = await self.db.run(lambda db: [ServiceView.of(s, who, caller) for s, who in _with_publishers(db, query)])
+        rows = await self._views(caller, query)
         if not rows:
             raise _not_found(name, version)
         return (await self._with_models(rows))[0]
+
+    async def _views(self, caller: Caller, query: Select[Any]) -> list[ServiceView]:
+        rows = await self.db.run(lambda db: _with_publishers(db, query))
+        keys = {s.environment_key for s, _ in rows if s.environment_key}
+        described = await self.environments.describe(keys) if self.environments is not None and keys else {}
+        return [ServiceView.of(s, who, caller, environment=described.get(s.environment_key or "")) for s, who in rows]
 
     async def spec(self, name: str, version: str) -> ServiceSpec:
         """What consume and batch need, from the short-lived cache or the database; 404 if none."""
@@ -130,7 +143,10 @@ class ServiceCatalog:
         if service.runtime_type == REALTIME:
             return await self._realtime_spec(service)
         blob = await run_in_threadpool(self.artifacts.blob_path, service.blob) if service.blob else None
-        return spec_of(service, str(blob) if blob else None)
+        environment = None
+        if service.environment_key and self.environments is not None:
+            environment = await self.environments.local(service.environment_key)  # built here first if missing
+        return spec_of(service, str(blob) if blob else None, environment)
 
     # --- changing ------------------------------------------------------------------------
     async def publish(self, caller: Caller, name: str, version: str | None, definition: ServiceDefinition) -> str:
@@ -138,7 +154,23 @@ class ServiceCatalog:
         caller.require_publisher("publishing")
         explicit = version is not None
         version = version or str(uuid.uuid4())
+        async with self._environment_of(definition) as environment_key:
+            return await self._publish(caller, name, version, explicit, definition, environment_key)
 
+    @contextlib.asynccontextmanager
+    async def _environment_of(self, definition: ServiceDefinition) -> AsyncIterator[str | None]:
+        """The environment a publish or patch names, built (or a 400) before anything is written;
+        kept from pruning until the row names it."""
+        spec = definition.environment
+        if spec is None or self.environments is None:
+            yield None
+            return
+        async with self.environments.pinned(spec.key):
+            await self.environments.ensure(spec)
+            yield spec.key
+
+    async def _publish(self, caller: Caller, name: str, version: str, explicit: bool, definition: ServiceDefinition,
+                       environment_key: str | None) -> str:
         def insert(db: Session) -> _Change:
             # A name belongs to whoever published its first version; Owners may publish under any.
             first = db.scalar(select(Service.publisher_id).where(Service.name == name)
@@ -154,7 +186,7 @@ class ServiceCatalog:
                 code=definition.code, init_code=definition.init_code, description=definition.description,
                 operation_id=definition.operation_id, inputs=_wire(definition.inputs),
                 outputs=_wire(definition.outputs), output_file_names=list(definition.output_file_names),
-                snapshot_id=definition.snapshot_id, blob=blob,
+                snapshot_id=definition.snapshot_id, blob=blob, environment_key=environment_key,
             ))
             return _Change(name, version)
 
@@ -167,6 +199,13 @@ class ServiceCatalog:
 
     async def patch(self, caller: Caller, name: str, version: str, definition: ServiceDefinition) -> None:
         """Change only the fields the request carried."""
+        if "environment" in definition.given:
+            await self.db.run(lambda db: _managed(db, caller, name, version))  # 403/404 before any build
+        async with self._environment_of(definition) as environment_key:
+            await self._patch(caller, name, version, definition, environment_key)
+
+    async def _patch(self, caller: Caller, name: str, version: str, definition: ServiceDefinition,
+                     environment_key: str | None) -> None:
 
         def update(db: Session) -> _Change:
             service = _managed(db, caller, name, version)
@@ -188,6 +227,8 @@ class ServiceCatalog:
                 service.outputs = _wire(definition.outputs)
             if "output_file_names" in given:
                 service.output_file_names = list(definition.output_file_names)
+            if "environment" in given:
+                service.environment_key = environment_key
             service.updated_at = utcnow()
             db.flush()
             unused = old_blob if old_blob and old_blob != service.blob and blob_unused(db, old_blob) else None
@@ -339,10 +380,21 @@ class ServiceCatalog:
             return
         # Replaces the pool if what its workers load changed; starts its first worker(s) now so that
         # the first consume on any node is quick.
+        if self.environments is not None:
+            key = await self.db.run(lambda db: db.scalar(select(Service.environment_key).where(
+                Service.name == name, Service.version == version)))
+            if self.environments.needs_build(key):  # this node builds it first: not in the bus's dispatch
+                task = asyncio.get_running_loop().create_task(self._warm(name, version))
+                self._warming.add(task)
+                task.add_done_callback(self._warming.discard)
+                return
+        await self._warm(name, version)
+
+    async def _warm(self, name: str, version: str) -> None:
         try:
             spec = await self.spec(name, version)
-        except NotFound:
-            return  # deleted again meanwhile
+        except (NotFound, BadRequest):
+            return  # deleted again meanwhile, or its environment does not build on this node
         self.pools.warm(spec, max(1, spec.initial_size))
 
 
@@ -397,9 +449,11 @@ def _managed(db: Session, caller: Caller, name: str, version: str) -> Service:
     return service
 
 
-def spec_of(service: Service, snapshot_path: str | None) -> ServiceSpec:
+def spec_of(service: Service, snapshot_path: str | None, environment: EnvironmentRef | None = None) -> ServiceSpec:
     loaded = [service.id, service.code, service.init_code, service.blob, service.inputs, service.outputs,
               service.output_file_names]
+    if service.environment_key:
+        loaded.append(service.environment_key)  # a new environment means new workers
     return ServiceSpec(
         key=hashlib.sha256(json.dumps(loaded).encode()).hexdigest(),
         name=service.name,
@@ -414,4 +468,5 @@ def spec_of(service: Service, snapshot_path: str | None) -> ServiceSpec:
         max_size=service.pool_max_size,
         operation_id=service.operation_id,
         description=service.description,
+        environment=environment,
     )

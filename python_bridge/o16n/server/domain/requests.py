@@ -9,6 +9,7 @@ from typing import Any
 from ...wire import names
 from ...wire.errors import WireError
 from ...wire.types import Parameter, parse_definitions
+from ..environments.spec import EnvironmentSpec
 from ..errors import BadRequest
 from ..http import Fields
 
@@ -53,6 +54,7 @@ class ServiceDefinition:
     outputs: tuple[Parameter, ...] = ()
     output_file_names: tuple[str, ...] = ()
     snapshot_id: str | None = None
+    environment: EnvironmentSpec | None = None  # o16n extension; None: the server's own environment
     given: frozenset[str] = field(default_factory=frozenset)  # the fields the body carried
 
     @classmethod
@@ -92,6 +94,8 @@ class ServiceDefinition:
         snapshot_id = body.text("snapshotId")
         if snapshot_id:
             values["snapshot_id"] = snapshot_id
+        if "environment" in body:
+            values["environment"] = EnvironmentSpec.parse(body.get("environment"))
         return cls(**values, given=frozenset(values))
 
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ..artifacts import ArtifactStore
 from ..cluster.nodes import NodeRegistry
 from ..config import Settings
+from ..environments.spec import EnvironmentSpec
 from ..errors import (
     ApiError,
     BadRequest,
@@ -51,7 +52,11 @@ from ..store.models import SessionRecord
 from .access import Caller
 from .requests import ExecuteRequest
 from .snapshots import SnapshotService
+from .specs import EnvironmentRef
 from .views import ExecuteView, SessionView, SnapshotView
+
+if TYPE_CHECKING:
+    from ..environments.service import EnvironmentService
 
 T = TypeVar("T")
 
@@ -85,8 +90,9 @@ def file_name(name: str, field_name: str = "fileName") -> str:
 
 class SessionService:
     def __init__(self, settings: Settings, db: Database, workers: SessionWorkers, artifacts: ArtifactStore,
-                 snapshots: SnapshotService, cluster: NodeRegistry) -> None:
+                 snapshots: SnapshotService, cluster: NodeRegistry, environments: EnvironmentService | None = None) -> None:
         self.settings = settings
+        self.environments = environments
         self.db = db
         self.workers = workers
         self.artifacts = artifacts
@@ -97,14 +103,24 @@ class SessionService:
         self._starting: dict[int, int] = {}  # owner id -> sessions being started
 
     # --- lifecycle -------------------------------------------------------------------------
-    async def create(self, caller: Caller, name: str | None, snapshot_id: str | None) -> str:
+    async def create(self, caller: Caller, name: str | None, snapshot_id: str | None,
+                     environment: EnvironmentSpec | None = None) -> str:
         caller.require_publisher("sessions")
         blob = (await self.snapshots.own(caller, snapshot_id)).blob if snapshot_id else None
         self._check_limits(caller.user_id)
+        if environment is None or self.environments is None:
+            return await self._create(caller, name, blob, None, None)
+        async with self.environments.pinned(environment.key):
+            ref = await self.environments.ensure(environment)  # a 400 naming the resolver's message
+            return await self._create(caller, name, blob, environment.key, ref)
+
+    async def _create(self, caller: Caller, name: str | None, blob: str | None, environment_key: str | None,
+                      environment: EnvironmentRef | None) -> str:
+        self._check_limits(caller.user_id)  # again: a build may have taken a while
         self._starting[caller.user_id] = self._starting.get(caller.user_id, 0) + 1
         session_id = uuid.uuid4().hex
         try:
-            worker = await self.workers.start(session_id, caller.user_id)
+            worker = await self.workers.start(session_id, caller.user_id, environment)
         except SessionLimitReached as exc:
             raise TooManyRequests(f"{exc.message} (max_sessions)", limit="max_sessions") from None
         except (PoolBusy, SandboxUnavailable) as exc:
@@ -114,7 +130,8 @@ class SessionService:
         finally:
             self._starting[caller.user_id] -= 1
         session = LiveSession(session_id, name, caller.user_id, worker)
-        record = SessionRecord(id=session_id, name=name, owner_id=caller.user_id, runtime_type="Python", node=self.node)
+        record = SessionRecord(id=session_id, name=name, owner_id=caller.user_id, runtime_type="Python", node=self.node,
+                               environment_key=environment_key)
         try:
             await self.db.run(lambda db: db.add(record))
         except BaseException:

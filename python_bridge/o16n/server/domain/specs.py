@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class EnvironmentRef:
+    """A built environment on this node, as the runtime starts workers from it (docs/environments.md)."""
+
+    key: str
+    path: str  # the environment's directory (bin/python inside); bound read-only at /o16n/env in the sandbox
+    lib: str  # the worker's own modules, put on PYTHONPATH (/o16n/lib in the sandbox)
+    base_dirs: tuple[str, ...] = ()  # the base interpreter's prefix, bound read-only where it is hidden
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """What a worker needs to serve one service version (no database objects on the hot path)."""
 
@@ -31,6 +41,7 @@ class ServiceSpec:
     max_size: int | None = None
     operation_id: str | None = None
     description: str | None = None
+    environment: EnvironmentRef | None = None  # None: the server's own interpreter
     model: ModelRef | None = None  # a realtime service's ONNX model (then code is ""): workers score it
 
     @property

@@ -21,11 +21,12 @@ class ServiceView:
     service: Service
     publisher: str
     caller: Caller
+    environment: dict[str, Any] | None = None  # {key, python, packages} (o16n extension); None: the server's own
     model: dict[str, Any] | None = None  # a realtime service's model: inputs, outputs, sizeBytes (o16n extension)
 
     @classmethod
-    def of(cls, service: Service, publisher: str, caller: Caller) -> ServiceView:
-        return cls(service, publisher, caller)
+    def of(cls, service: Service, publisher: str, caller: Caller, environment: dict[str, Any] | None = None) -> ServiceView:
+        return cls(service, publisher, caller, environment)
 
     def to_json(self) -> dict[str, Any]:
         service, caller = self.service, self.caller
@@ -46,6 +47,7 @@ class ServiceView:
             "outputParameterDefinitions": service.outputs,
             "outputFileNames": service.output_file_names,
             "myPermissionOnService": "read/write" if caller.may_manage(service.publisher_id) else "read only",
+            "environment": self.environment,
             **({"model": self.model} if self.model is not None else {}),
         }
 

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..domain.requests import ExecuteRequest, object_name
+from ..environments.spec import EnvironmentSpec
 from ..errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMedia
 from ..http import Fields, json_response, read_json, text_response
 from ..middleware import caller_of
@@ -37,7 +38,8 @@ async def create_session(request: Request) -> Response:
     if runtime.lower() != "python":
         raise BadRequest(f"runtimeType '{runtime}' is not available: this server runs Python sessions only",
                          field="runtimeType")
-    session_id = await state_of(request).sessions.create(caller, body.text("name"), body.text("snapshotId"))
+    environment = EnvironmentSpec.parse(body.get("environment"))  # o16n extension; None: the server's own
+    session_id = await state_of(request).sessions.create(caller, body.text("name"), body.text("snapshotId"), environment)
     return json_response({"sessionId": session_id}, 201)
 
 

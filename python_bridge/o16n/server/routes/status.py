@@ -75,6 +75,8 @@ async def status(request: Request) -> Response:
         {
             "statusCode": "pass" if database_ok else "fail",
             "details": details,
+            # o16n extension: each service environment, its size and users (docs/environments.md).
+            "environments": [v.summary() for v in await state.environments.list_all()] if database_ok else [],
             "components": {
                 "database": database,
                 "backends": {"statusCode": "pass", "components": {state.node_url: backend, **others}},

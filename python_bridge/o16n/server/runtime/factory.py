@@ -17,6 +17,7 @@ import socket
 from pathlib import Path
 
 from ..config import Settings
+from ..domain.specs import EnvironmentRef
 from .cgroups import Cgroups, WorkerGroup
 from .client import WorkerClient
 from .errors import SandboxUnavailable, WorkerError
@@ -52,8 +53,11 @@ class WorkerFactory:
         """Workers being started right now (their processes exist already)."""
         return self._spawning
 
-    async def take(self) -> WorkerClient:
-        """A started worker without a role: a spare if one is ready, else a new one."""
+    async def take(self, environment: EnvironmentRef | None = None) -> WorkerClient:
+        """A started worker without a role: a spare if one is ready, else a new one. Spares run the
+        server's own interpreter; a worker of a service environment is always started for it."""
+        if environment is not None:
+            return await self.spawn(environment)
         while self.spares:
             client = self.spares.pop()
             if client.alive:
@@ -62,7 +66,7 @@ class WorkerFactory:
         self.refill()
         return await self.spawn()
 
-    async def spawn(self) -> WorkerClient:
+    async def spawn(self, environment: EnvironmentRef | None = None) -> WorkerClient:
         self.plan.check()  # SandboxUnavailable: no user code runs without the required sandbox
         name = f"{self.prefix}{next(self._names)}"
         uid = self.uids.take() if self.uids is not None else None
@@ -76,7 +80,7 @@ class WorkerFactory:
             if self.cgroups.hierarchies:
                 group = self.cgroups.create(name, self.settings.worker_memory_mb * 1024 * 1024, self.settings.worker_max_processes)
             files = WorkerDir(placement.open_workdir(), uid, self.settings.max_body_bytes)
-            process = await WorkerProcess.spawn(self.settings, self.plan, placement, group, uid)
+            process = await WorkerProcess.spawn(self.settings, self.plan, placement, group, uid, environment)
             client = WorkerClient(process, self.settings, self.spool, files, self._track)
             if uid is not None:
                 self._release_uid_after(client, uid)

@@ -57,8 +57,9 @@ def readable_roots(private: Path) -> list[Path]:
     return roots
 
 
-def restrict(private: Path, writable: list[Path]) -> None:
-    """Forbid this process (and its children) to touch `private` except `writable`; raise OSError if it can't."""
+def restrict(private: Path, writable: list[Path], readable: list[Path] | None = None) -> None:
+    """Forbid this process (and its children) to touch `private` except `writable` (and to read
+    `readable`); raise OSError if it can't."""
     abi = landlock_abi()
     if abi < 1:
         raise OSError("Landlock is not available in this kernel")
@@ -75,6 +76,8 @@ def restrict(private: Path, writable: list[Path]) -> None:
             _allow(libc, ruleset, Path(device_dir), (READ | WRITE_FILE | (1 << 15)) & handled)
         for path in [*writable, Path("/dev/shm")]:
             _allow(libc, ruleset, path, handled)
+        for path in readable or []:
+            _allow(libc, ruleset, path, READ & handled)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
         if libc.syscall(_SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:

@@ -28,10 +28,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..config import Settings
+from ..domain.specs import EnvironmentRef
 from .cgroups import WorkerGroup
 from .channel import Channel
 from .placement import Placement
-from .sandbox import WORKDIR, SandboxPlan, worker_environment
+from .sandbox import ENV_DIR, LIB_DIR, WORKDIR, SandboxPlan, worker_environment
 from .worker import EXIT_SETUP_FAILED, WorkerConfig
 
 log = logging.getLogger("o16n.workers")
@@ -86,7 +87,7 @@ class WorkerProcess:
 
     @classmethod
     async def spawn(cls, settings: Settings, plan: SandboxPlan, placement: Placement, group: WorkerGroup | None,
-                    uid: int | None) -> WorkerProcess:
+                    uid: int | None, environment: EnvironmentRef | None = None) -> WorkerProcess:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         side_parent, side_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         sandboxed = plan.applied == "namespaces"
@@ -102,11 +103,12 @@ class WorkerProcess:
             uid=uid,
             landlock_private=str(settings.data_dir) if plan.applied == "landlock" else None,
             landlock_writable=(str(placement.workdir), str(placement.scratch)) if plan.applied == "landlock" else (),
+            landlock_readable=(environment.path, environment.lib) if plan.applied == "landlock" and environment else (),
         )
-        inner = [sys.executable, "-m", "o16n.server.runtime.worker", json.dumps(asdict(config))]
-        env = worker_environment()
+        python, env = interpreter(environment, sandboxed)
+        inner = [python, "-m", "o16n.server.runtime.worker", json.dumps(asdict(config))]
         if sandboxed:
-            command = plan.command(placement.workdir, inner)
+            command = plan.command(placement.workdir, inner, environment)
             env.update(HOME="/tmp", TMPDIR="/tmp", USER="o16n", LOGNAME="o16n", PWD=WORKDIR)
         else:
             command = inner
@@ -226,6 +228,19 @@ class WorkerProcess:
             tail = self.output.tail(500).strip()
             reason += f": {tail}" if tail else ""
         return reason
+
+
+def interpreter(environment: EnvironmentRef | None, sandboxed: bool) -> tuple[str, dict[str, str]]:
+    """The worker's interpreter and process environment: the server's own, or a service
+    environment's (its venv Python, the worker's modules on PYTHONPATH; docs/environments.md)."""
+    env = worker_environment()
+    if environment is None:
+        return sys.executable, env
+    for name in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "PYTHONSAFEPATH"):
+        env.pop(name, None)
+    root, lib = (ENV_DIR, LIB_DIR) if sandboxed else (environment.path, environment.lib)
+    env.update(PYTHONPATH=lib, VIRTUAL_ENV=root, PYTHONNOUSERSITE="1")
+    return f"{root}/bin/python", env
 
 
 def _children(pid: int) -> list[int]:

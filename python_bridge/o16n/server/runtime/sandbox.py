@@ -31,10 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
+from ..domain.specs import EnvironmentRef
 from .errors import SandboxUnavailable
 from .landlock import landlock_abi
 
 WORKDIR = "/o16n/work"  # where a sandboxed worker sees its working dir
+ENV_DIR = "/o16n/env"  # where a sandboxed worker of a service environment sees it (read-only)
+LIB_DIR = "/o16n/lib"  # ... and the worker's own modules (read-only)
 NOT_MOUNTED = {"proc", "dev", "tmp", "run", "lost+found"}  # top-level entries the sandbox makes its own
 NAMESPACES = ["pid", "mount", "ipc", "uts", "cgroup"]
 
@@ -82,10 +85,12 @@ class SandboxPlan:
         }
 
     # --- the command line --------------------------------------------------------------------
-    def command(self, workdir: Path, inner: list[str]) -> list[str]:
-        """bwrap's command line running `inner` in a sandbox whose working dir is `workdir`."""
+    def command(self, workdir: Path, inner: list[str], environment: EnvironmentRef | None = None) -> list[str]:
+        """bwrap's command line running `inner` in a sandbox whose working dir is `workdir` (and, with
+        `environment`, that environment bound read-only at ENV_DIR and the worker's modules at LIB_DIR)."""
         assert self.bwrap is not None
         args = [self.bwrap, *self.system, "--perms", "0755", "--dir", "/o16n", "--bind", str(workdir), WORKDIR,
+                *(environment_binds(environment) if environment is not None else []),
                 "--chdir", WORKDIR, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "o16n-worker",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         if self.network == "none":
@@ -179,6 +184,19 @@ def system_view(data_dir: Path) -> list[str]:
             args += _mkdirs(Path(needed).parent, tmpfs) + ["--ro-bind", needed, needed]
     private = os.path.realpath(data_dir)
     return args + _mkdirs(Path(private).parent, tmpfs) + ["--perms", "0000", "--tmpfs", private]
+
+
+def environment_binds(environment: EnvironmentRef) -> list[str]:
+    """bwrap arguments binding a service environment read-only (docs/environments.md): the
+    environment at ENV_DIR (a relocatable venv: its interpreter finds its packages from there), the
+    worker's modules at LIB_DIR, and its base interpreter's prefix where a hidden home covers it."""
+    args = ["--ro-bind", environment.path, ENV_DIR, "--ro-bind", environment.lib, LIB_DIR]
+    homes = sorted({p for p in ("/root", str(Path.home())) if p != "/" and os.path.isdir(p)})
+    tmpfs = ["/tmp", "/run", "/dev/shm", *homes]
+    for base in environment.base_dirs:
+        if base and os.path.isdir(base) and _covering(base, homes) is not None:
+            args += _mkdirs(Path(base).parent, tmpfs) + ["--ro-bind", base, base]
+    return args
 
 
 def interpreter_paths() -> list[str]:

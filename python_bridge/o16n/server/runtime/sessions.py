@@ -7,6 +7,7 @@ and counts the worker processes, within the node's `max_sessions`.
 from __future__ import annotations
 
 from ..config import Settings
+from ..domain.specs import EnvironmentRef
 from .client import WorkerClient
 from .errors import SessionLimitReached
 from .factory import WorkerFactory
@@ -20,13 +21,13 @@ class SessionWorkers:
         self.clients: dict[str, WorkerClient] = {}
         self._starting = 0
 
-    async def start(self, session_id: str, owner: OwnerId) -> WorkerClient:
+    async def start(self, session_id: str, owner: OwnerId, environment: EnvironmentRef | None = None) -> WorkerClient:
         """A new session worker of `owner`; SessionLimitReached when the node runs max_sessions."""
         if len(self.clients) + self._starting >= self.settings.max_sessions:
             raise SessionLimitReached(f"this server already runs {self.settings.max_sessions} sessions: close one first")
         self._starting += 1
         try:
-            client = await self.factory.take()
+            client = await self.factory.take(environment)
             try:
                 await client.assign_session()
             except BaseException:

@@ -47,6 +47,7 @@ class WorkerConfig:
     uid: int | None = None  # drop to this uid/gid before anything else (the server ran us as root)
     landlock_private: str | None = None  # fallback sandbox: lock this dir away ...
     landlock_writable: tuple[str, ...] = ()  # ... except these
+    landlock_readable: tuple[str, ...] = ()  # ... and these, read-only (a service environment under the data dir)
 
 
 class CappedText(io.TextIOBase):
@@ -454,12 +455,14 @@ def set_up(config: WorkerConfig) -> None:
     if config.landlock_private:
         from o16n.server.runtime.landlock import restrict
 
-        restrict(Path(config.landlock_private), [Path(p) for p in config.landlock_writable])
+        restrict(Path(config.landlock_private), [Path(p) for p in config.landlock_writable],
+                 [Path(p) for p in config.landlock_readable])
 
 
 def main() -> None:
     raw = json.loads(sys.argv[1])
     raw["landlock_writable"] = tuple(raw.get("landlock_writable", ()))
+    raw["landlock_readable"] = tuple(raw.get("landlock_readable", ()))
     config = WorkerConfig(**raw)
     try:
         set_up(config)

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -88,6 +90,23 @@ class SigningKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Environment(Base):
+    """A service environment (docs/environments.md): shared by the cluster; each node builds its own dir."""
+
+    __tablename__ = "environments"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of python + sorted pins
+    python: Mapped[str] = mapped_column(String(20))  # as asked: 3.11 or 3.11.7
+    packages: Mapped[list] = mapped_column(JSON, default=list)  # normalized requirement strings, sorted
+    state: Mapped[str] = mapped_column(String(20))  # building | ready | failed
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)  # why the build failed
+    python_version: Mapped[str | None] = mapped_column(String(20), nullable=True)  # what it runs: 3.11.7
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    build_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    builder: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the node building it
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class SessionRecord(Base):
     __tablename__ = "sessions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -96,6 +115,7 @@ class SessionRecord(Base):
     runtime_type: Mapped[str] = mapped_column(String(20), default="Python")
     node: Mapped[str] = mapped_column(String(200))  # the id of the node whose process holds its worker
     gone_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)  # set when its node stopped
+    environment_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # None: the server's
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -128,6 +148,7 @@ class Service(Base):
     blob: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the service's own copy
     pool_initial_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     pool_max_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    environment_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # None: the server's
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

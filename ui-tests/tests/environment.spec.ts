@@ -15,7 +15,7 @@ const TRAIN = [
   'clf = svm.SVC().fit(iris.data, iris.target)'
 ].join('\n');
 // the service reports the attrs its environment has, next to the prediction
-const SERVICE_CODE = ['import attrs', 'label = int(clf.predict([flower])[0])', 'attrs_version = attrs.__version__'].join('\n');
+const SERVICE_CODE = ['import attrs', 'label = int(clf.predict([flower])[0])', 'attrs_version = str(attrs.__version__)'].join('\n');
 const ATTRS = '23.2.0';
 const NAME = `IrisEnv${Date.now() % 100000}`;
 
@@ -43,6 +43,8 @@ test.describe('the environment of a published service', () => {
     const panel = page.locator('#o16n-publish');
     await expect(panel.getByLabel('Include clf')).toBeChecked({ timeout: 60000 });
     await expect(panel.getByLabel('Inputs 1 name')).toHaveValue('flower');
+    await expect(panel.getByLabel('Outputs 2 name')).toHaveValue('attrs_version');
+    await panel.getByLabel('Outputs 2 type').selectOption('character');
 
     // the environment the analysis captured: scikit-learn because clf is an SVC, at the kernel's version
     const section = panel.locator('details.o16n-environment');
@@ -96,6 +98,7 @@ test.describe('the environment of a published service', () => {
       data: { inputs: { flower: [5.1, 3.5, 1.4, 0.2] } }
     });
     const answer = await consumed.json();
+    expect(answer.errorMessage || null).toBeNull();
     expect(answer.success).toBe(true);
     expect(answer.outputParameters).toEqual({ label: 0, attrs_version: ATTRS });
     // and the catalog shows the environment it runs in

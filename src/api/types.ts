@@ -353,6 +353,10 @@ export interface IPublishJob {
   startedAt?: string;
   /** 'script' (default) or 'realtime' */
   kind?: string;
+  /** realtime: the converted model's inputs and outputs */
+  model?: IRealtimeModel | null;
+  /** the environment the server built for the service (an Environment), when the publish had one */
+  environment?: IEnvironment | null;
   /**
    * published without an environment: the packages the objects come from whose kernel version
    * differs from the server's (serverVersion null: the server lacks it)

@@ -10,6 +10,7 @@ import { IO16nSettings } from '../common/settings';
 import { CopyButton, EmptyState, ErrorBox, Spinner, Tabs } from '../components/common';
 import { ResultView } from '../components/ResultView';
 import { SwaggerView } from '../components/SwaggerView';
+import { serviceSamples } from '../consume/magic';
 import { endpointOf } from '../publish/PublishFooter';
 import { BatchPanel } from './BatchPanel';
 import { BatchRuns } from './batchRuns';
@@ -241,7 +242,11 @@ function inputKind(type: string): 'number' | 'integer' | 'bool' | 'text' | 'json
 function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): JSX.Element {
   const inputs = props.service.inputParameterDefinitions ?? [];
   const [values, setValues] = React.useState<Record<string, string>>(() =>
-    Object.fromEntries(inputs.map(p => [p.name, inputKind(p.type) === 'text' ? '' : sampleValue(p.type)]))
+    ({
+      ...Object.fromEntries(inputs.map(p => [p.name, inputKind(p.type) === 'text' ? '' : sampleValue(p.type)])),
+      // a realtime service: a row that fits its model
+      ...serviceSamples(props.service)
+    })
   );
   const [errors, setErrors] = React.useState<Record<string, string>>({});
   const [result, setResult] = React.useState<IServiceResult | null>(null);

@@ -363,8 +363,12 @@ function NotebookPublishPanel(
     const from = publishedForm.current ?? form;
     const { inputs } = from.kind === 'realtime' ? { inputs: [] } : currentParams(from);
     host.insertConsumeCell(
-      { ...service, inputParameterDefinitions: service.inputParameterDefinitions ?? inputs.map(i => ({ name: i.name, type: i.type })) },
-      form.samples
+      {
+        ...service,
+        inputParameterDefinitions: service.inputParameterDefinitions ?? inputs.map(i => ({ name: i.name, type: i.type })),
+        model: service.model ?? job.job?.model ?? null
+      },
+      from.kind === 'realtime' ? {} : form.samples
     );
   };
 

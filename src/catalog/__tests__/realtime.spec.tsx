@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { DEFAULT_SETTINGS } from '../../common/settings';
 import { mockApi, mockHost } from '../../__tests__/helpers';
+import { realtimeSample, serviceSamples } from '../../consume/magic';
 import { CatalogPanel } from '../CatalogPanel';
 import { ServiceDetail } from '../ServiceDetail';
 
@@ -64,5 +65,30 @@ describe('realtime services in the catalog', () => {
     render(<ServiceDetail api={api} host={mockHost() as any} settings={settings} name="Iris" version="v2" onDeleted={jest.fn()} />);
     expect(await screen.findByText(`Python 3.13.1, 2 packages (${'a'.repeat(16)})`)).toBeInTheDocument();
     expect(within(screen.getByRole('list', { name: 'Packages of the environment' })).getAllByRole('listitem')).toHaveLength(2);
+  });
+});
+
+describe('a sample that fits the model', () => {
+  it('one [?, 4] input: four columns in order; several inputs: one column each', () => {
+    expect(realtimeSample(realtime.model)).toBe('{"x1":[1],"x2":[1],"x3":[1],"x4":[1]}');
+    expect(
+      realtimeSample({
+        inputs: [
+          { name: 'age', type: 'int64', shape: ['?', 1] },
+          { name: 'city', type: 'string', shape: ['?', 1] }
+        ],
+        outputs: [],
+        sizeBytes: 1
+      })
+    ).toBe('{"age":[1],"city":["a"]}');
+    expect(realtimeSample(null)).toBeNull();
+    expect(serviceSamples(realtime)).toEqual({ inputData: '{"x1":[1],"x2":[1],"x3":[1],"x4":[1]}' });
+    expect(serviceSamples({ name: 'Iris', version: 'v1', inputParameterDefinitions: [{ name: 'x', type: 'numeric' }] })).toEqual({});
+  });
+
+  it('the Try tab starts with that row', async () => {
+    const api = mockApi({ getService: jest.fn().mockResolvedValue(realtime) });
+    render(<ServiceDetail api={api} host={mockHost() as any} settings={settings} name="IrisRT" version="v1" initialTab="try" onDeleted={jest.fn()} />);
+    expect(await screen.findByLabelText(/inputData/)).toHaveValue('{"x1":[1],"x2":[1],"x3":[1],"x4":[1]}');
   });
 });

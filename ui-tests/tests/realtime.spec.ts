@@ -1,8 +1,8 @@
 /**
  * Browser test of "Publish a model (realtime)" (#14 item 3) against the real server extension and
  * its embedded o16n server: a fitted scikit-learn SVC in a notebook variable is published from the
- * notebook toolbar as a realtime service (converted to ONNX in the kernel), shows up in the catalog
- * with its badge, and answers when consumed from its view. Skipped when /o16n/status does not answer.
+ * notebook toolbar as a realtime service (converted to ONNX in the kernel), answers a consume cell
+ * the panel inserts, shows up in the catalog with its badge, and answers when consumed from its view. Skipped when /o16n/status does not answer.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 
@@ -57,6 +57,16 @@ test.describe('publishing a model (realtime)', () => {
     await expect(steps.nth(0)).toContainText('Converting the model to ONNX');
     await expect(steps.nth(0)).toContainText(/onnx/i);
     await expect(steps.nth(1)).toContainText('Publishing');
+
+    // a consume cell from the panel: a row that fits the model (four columns), run in the notebook
+    await panel.getByRole('button', { name: 'Insert consume cell' }).click();
+    await expect
+      .poll(async () => (await page.notebook.getCellTextInput(1)) ?? '')
+      .toBe(`%load_ext o16n\n%o16n consume ${NAME} v1 --inputData '{{"x1":[1],"x2":[1],"x3":[1],"x4":[1]}}'`);
+    await page.notebook.runCell(1, true);
+    const cellResult = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.o16n-mime-result');
+    await expect(cellResult.locator('.o16n-badge')).toHaveText('success', { timeout: 60000 });
+    await expect(cellResult).toContainText('output_label');
 
     // the catalog lists it with the realtime badge
     await page.sidebar.openTab('o16n-catalog');

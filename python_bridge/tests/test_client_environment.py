@@ -219,3 +219,18 @@ def test_environment_routes_from_the_client(client):
     assert built["state"] == "ready" and built["key"] == environment_key(spec["python"], spec["packages"])
     assert built["key"] in {e["key"] for e in client.list_environments()}
     assert client.get_environment(built["key"])["packages"] == ["six==1.16.0"]
+
+
+def test_an_object_the_servers_environment_cannot_load_names_the_fix(client, tmp_path, monkeypatch):
+    (tmp_path / "o16n_kernel_only.py").write_text("class Thing:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import o16n_kernel_only  # noqa: PLC0415 - made by this test, absent from the server
+
+    name = f"EnvMissing{int(time.time() * 1000) % 10**8}"
+    d = client.service(name).version("1").code_str("y = 1").outputs(y=int).objects(thing=o16n_kernel_only.Thing())
+    with pytest.raises(InvalidInput) as caught:
+        d.deploy()
+    assert caught.value.field == "environment"
+    assert "No module named 'o16n_kernel_only'" in caught.value.message and ".environment()" in caught.value.message
+    with pytest.raises(NotFound):
+        client.get_service(name)

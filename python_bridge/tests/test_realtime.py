@@ -124,11 +124,11 @@ def test_scoring_runs_behind_the_wall_by_default(live_server, in_process_server,
             score(client, name, columns(iris[0][:3]))
         assert server.process is not None
         assert ("onnxruntime" in maps_of(server.process.pid)) is in_server
-        if not in_server:
-            import psutil
+        import psutil
 
-            workers = psutil.Process(server.process.pid).children(recursive=True)
-            assert any("onnxruntime" in _maps_or_empty(w.pid) for w in workers)
+        workers = psutil.Process(server.process.pid).children(recursive=True)
+        # sandboxed: a model worker scored it; in-process: no worker ever loads a model
+        assert any("onnxruntime" in _maps_or_empty(w.pid) for w in workers) is not in_server
 
 
 def _maps_or_empty(pid: int) -> str:

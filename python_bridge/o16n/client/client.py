@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -367,7 +368,10 @@ class Client:
             if blobs:  # the objects load where the service will run: in its environment
                 session = self.create_session(environment=body.get("environment"))
                 for name, data in blobs.items():
-                    session.upload_object(name, data)
+                    try:
+                        session.upload_object(name, data)
+                    except InvalidInput as exc:
+                        raise self._missing_package(exc, definition, environment) from None
                 snapshot_id = session.snapshot()
                 body["snapshotId"] = snapshot_id
             if update:
@@ -401,6 +405,19 @@ class Client:
         else:
             service.version_skew = []
         return service
+
+    def _missing_package(self, exc: InvalidInput, definition: ServiceDefinition,
+                         environment: Environment | None) -> InvalidInput:
+        """An object the server's own environment cannot load: say which pin would bring its package."""
+        missing = re.search(r"No module named '([A-Za-z0-9_.]+)'", exc.message)
+        if missing is None or environment is not None:
+            return exc
+        top = missing.group(1).split(".", 1)[0]
+        pins = [p.requirement for p in definition.captured_environment().packages
+                if p.direct and p.reason.startswith(f"provides {top} ")]
+        return InvalidInput(f"{exc.message}: the server's own environment lacks it; publish with .environment()"
+                            + (f" (this kernel has {', '.join(pins)})" if pins else ""),
+                            status=exc.status, field="environment", body=exc.body)
 
     def _skew_of(self, definition: ServiceDefinition) -> list[Skew] | None:
         try:

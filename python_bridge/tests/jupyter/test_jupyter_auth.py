@@ -16,7 +16,7 @@ ROUTES = [
     ("POST", "o16n/services/a/1/batch"), ("GET", "o16n/services/a/1/batch/x"),
     ("DELETE", "o16n/services/a/1/batch/x"), ("GET", "o16n/kernels/k/namespace"),
     ("POST", "o16n/kernels/k/analyze"), ("POST", "o16n/kernels/k/test"),
-    ("POST", "o16n/publish"), ("GET", "o16n/publish"), ("GET", "o16n/publish/j"),
+    ("POST", "o16n/publish"), ("GET", "o16n/publish"), ("GET", "o16n/publish/j"), ("GET", "o16n/environments"),
 ]
 
 

@@ -395,6 +395,8 @@ class ServiceCatalog:
             spec = await self.spec(name, version)
         except (NotFound, BadRequest):
             return  # deleted again meanwhile, or its environment does not build on this node
+        if spec.model is not None and spec.model.scorer is not None:
+            return  # a realtime service scored in this process (realtime_in_process): no workers
         self.pools.warm(spec, max(1, spec.initial_size))
 
 

@@ -4,7 +4,8 @@ What each failure means for the caller (the errors of `server/errors.py`, as a W
 429 a fair-share cap of the caller or the service (the setting named), 503 no worker became free
 in time, 504 the code ran past `consume_timeout` (its worker was stopped), 500 the service could not
 load, or its worker died (it has been replaced: the next request works). User-code errors are
-answers: 200 with success false.
+answers: 200 with success false. A realtime service (docs/realtime.md) answers 400 first for a
+frame that does not fit its model, and is scored here when `realtime_in_process` is on.
 """
 
 from __future__ import annotations

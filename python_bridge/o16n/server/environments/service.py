@@ -88,6 +88,7 @@ class EnvironmentService:
         self._touched: dict[str, float] = {}
         self._refs: dict[str, EnvironmentRef] = {}
         self._closing = False
+        self._discovery: asyncio.Task[list[tuple[str, str]]] | None = None
         bus.subscribe(self._on_event)
 
     # --- start-up ------------------------------------------------------------------------
@@ -107,6 +108,8 @@ class EnvironmentService:
                     found.append(EnvironmentSpec(row.python, tuple(row.packages)))
             return found
 
+        # Finding the interpreters takes uv a second or two: once now, not in the first publish.
+        self._discovery = asyncio.get_running_loop().create_task(asyncio.to_thread(self.builder.pythons))
         for spec in await self.db.run(stale):
             log.warning("environment %s was left half-built by a stopped server: building it again", spec.key[:16])
             self._launch(spec)

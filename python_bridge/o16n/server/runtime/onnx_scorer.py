@@ -76,17 +76,30 @@ def _element(type_name: str) -> str:
 
 def _columns(name: str, value: Any) -> dict[str, list[Any]]:
     """One model output as frame columns (plain Python values, JSON-ready: NaN and infinities are null)."""
-    if isinstance(value, list):  # a sequence of maps: one column per key
+    import numpy
+
+    if isinstance(value, list):  # a sequence of maps (scikit-learn's ZipMap): one column per key
         keys = list(value[0]) if value else []
         return {f"{name}_{key}": _finite([row[key] for row in value]) for key in keys}
     array = value
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim == 1:
-        return {name: _finite(array.tolist())}
-    return {f"{name}_{i}": _finite(array[:, i].tolist()) for i in range(array.shape[1])}
+        return {name: _cells(numpy, array)}
+    return {f"{name}_{i}": _cells(numpy, array[:, i]) for i in range(array.shape[1])}
+
+
+def _cells(numpy: Any, array: Any) -> list[Any]:
+    """A column's values; the per-cell walk only when a float column holds NaN or infinities."""
+    if array.dtype.kind == "f" and not numpy.isfinite(array).all():
+        return _finite(array.tolist())
+    if array.dtype.kind == "O":  # strings
+        return _finite(array.tolist())
+    return array.tolist()  # numbers and booleans: tolist() gives Python's own types
 
 
 def _finite(cells: list[Any]) -> list[Any]:
+    if all(type(c) is float and math.isfinite(c) for c in cells):  # the common case, one pass
+        return cells
     return [None if isinstance(c, float) and not math.isfinite(c) else (float(c) if type(c).__module__ == "numpy" else c)
             for c in cells]

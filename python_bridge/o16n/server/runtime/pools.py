@@ -352,7 +352,8 @@ class PoolRegistry:
     async def _bring_up(self, slot: Slot) -> None:
         pool = slot.pool
         try:
-            slot.client = await self.factory.take(pool.spec.environment)
+            environment = pool.spec.environment
+            slot.client = await (self.factory.take(environment) if environment is not None else self.factory.take())
             await slot.client.load_service(pool.spec, self.settings.service_load_timeout)
         except BaseException as exc:
             self._start_failed(slot, exc)

@@ -27,7 +27,7 @@ class SessionWorkers:
             raise SessionLimitReached(f"this server already runs {self.settings.max_sessions} sessions: close one first")
         self._starting += 1
         try:
-            client = await self.factory.take(environment)
+            client = await (self.factory.take(environment) if environment is not None else self.factory.take())
             try:
                 await client.assign_session()
             except BaseException:

@@ -104,7 +104,18 @@ describe('the environment section', () => {
             { name: 'capture', state: 'done' },
             { name: 'environment', state: 'done', detail: 'ready in 12.3 s' },
             { name: 'publish', state: 'done' }
-          ]
+          ],
+          environment: {
+            key: '0123456789abcdef0123',
+            python: '3.13.1',
+            packages: ['scikit-learn==1.4.0', 'attrs==24.2.0'],
+            state: 'ready',
+            progress: null,
+            message: null,
+            sizeBytes: 150 * 1024 * 1024,
+            buildSeconds: 12.3,
+            services: []
+          }
         })
       )
     });
@@ -123,6 +134,7 @@ describe('the environment section', () => {
     // the job's environment step, with the server's progress
     expect(await screen.findByText(/Building the environment/)).toBeInTheDocument();
     expect(screen.getByText(/ready in 12.3 s/)).toBeInTheDocument();
+    expect(screen.getByText(/Runs in its own environment: Python 3.13.1, 2 packages/)).toHaveTextContent('(0123456789abcdef, 150 MB)');
   });
 
   it('a bad row is named and focused, nothing is published', async () => {

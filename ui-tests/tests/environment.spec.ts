@@ -32,7 +32,7 @@ test.describe('the environment of a published service', () => {
     await request.delete(`${baseURL}/o16n/services/${NAME}/v1`).catch(() => undefined);
   });
 
-  test('the captured packages, edited (one removed, attrs added with a pin), built and used by the service', async ({ page, baseURL }) => {
+  test('the captured packages, edited (a pin changed with its warning, a package added and removed), built and used by the service', async ({ page, baseURL }) => {
     await skipWithoutServer(page, baseURL);
     await page.notebook.createNew('environment.ipynb');
     await page.notebook.setCell(0, 'code', TRAIN);

@@ -13,6 +13,12 @@ const consume = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" 
   <path class="jp-icon3" fill="#616161" d="M3 3h18v2H3zm8 4h2v8.17l3.59-3.58L18 13l-6 6-6-6 1.41-1.41L11 15.17z"/>
 </svg>`;
 
+/** a model: a small network graph (realtime services) */
+const model = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+  <path class="jp-icon3" fill="#616161" d="M5 3a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm0 14a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm14-7a2 2 0 1 0 0 4 2 2 0 0 0 0-4zM6.4 6.3l-1.1 1.6 11.3 3.6.4-1.9zm0 11.4 11-5.1-.8-1.8-11.1 5.1zM4 8v8h2V8z"/>
+</svg>`;
+
 export const publishIcon = new LabIcon({ name: 'o16n:publish', svgstr: cloudUpload });
 export const catalogIcon = new LabIcon({ name: 'o16n:catalog', svgstr: services });
 export const consumeIcon = new LabIcon({ name: 'o16n:consume', svgstr: consume });
+export const modelIcon = new LabIcon({ name: 'o16n:model', svgstr: model });

@@ -10,7 +10,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { O16nApi, isNotLoggedIn } from './api/client';
 import { IO16nSettings, DEFAULT_SETTINGS, readSettings } from './common/settings';
 import { LabHost, OPEN_SERVICE_COMMAND } from './host';
-import { catalogIcon, consumeIcon, publishIcon } from './icons';
+import { catalogIcon, consumeIcon, modelIcon, publishIcon } from './icons';
 import { BatchRuns } from './catalog/batchRuns';
 import { CatalogWidget, PublishWidget, ServiceDetailWidget } from './widgets';
 
@@ -18,6 +18,7 @@ const PLUGIN_ID = 'jupyterlab-o16n:plugin';
 
 export const CommandIDs = {
   publish: 'o16n:publish',
+  publishModel: 'o16n:publish-model',
   openCatalog: 'o16n:open-catalog',
   openService: OPEN_SERVICE_COMMAND,
   insertConsume: 'o16n:insert-consume-cell',
@@ -68,7 +69,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: args => (args.toolbar ? publishIcon : undefined),
       isEnabled: hasNotebook,
       execute: () => {
-        publishPanel.refreshSelection();
+        publishPanel.refreshSelection('script');
+        app.shell.activateById(publishPanel.id);
+      }
+    });
+    commands.addCommand(CommandIDs.publishModel, {
+      label: 'Publish a model (realtime)',
+      caption: 'Publish a fitted model of the kernel (a scikit-learn estimator or pipeline, or an ONNX model) as a realtime service',
+      icon: args => (args.toolbar ? modelIcon : undefined),
+      isEnabled: hasNotebook,
+      execute: args => {
+        // `variable`: the kernel variable to publish (optional; the panel proposes the first fitted model)
+        publishPanel.refreshSelection('realtime', typeof args.variable === 'string' ? args.variable : undefined);
         app.shell.activateById(publishPanel.id);
       }
     });
@@ -146,7 +158,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     if (palette) {
       const category = 'Web services (o16n)';
-      [CommandIDs.publish, CommandIDs.openCatalog, CommandIDs.refresh, CommandIDs.insertConsume].forEach(command =>
+      [CommandIDs.publish, CommandIDs.publishModel, CommandIDs.openCatalog, CommandIDs.refresh, CommandIDs.insertConsume].forEach(command =>
         palette.addItem({ command, category })
       );
     }

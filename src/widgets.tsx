@@ -11,7 +11,8 @@ import { BatchRuns } from './catalog/batchRuns';
 import { CatalogPanel } from './catalog/CatalogPanel';
 import { DetailTab, ServiceDetail } from './catalog/ServiceDetail';
 import { catalogIcon, publishIcon } from './icons';
-import { PublishPanel } from './publish/PublishPanel';
+import { PublishKind } from './publish/model';
+import { IKindRequest, PublishPanel } from './publish/PublishPanel';
 
 /**
  * The publish panel follows the current notebook and its kernel: it re-reads the kernel when a cell
@@ -35,10 +36,16 @@ export class PublishWidget extends ReactWidget {
     host.kernelActivity.connect(this.onKernelActivity, this);
   }
 
-  /** Take the current notebook and its selected cells (the publish command). */
-  refreshSelection(): void {
+  /**
+   * Take the current notebook and its selected cells (the publish commands); `kind`: show the form
+   * for code (`script`) or for a model (`realtime`, taking `variable` when given).
+   */
+  refreshSelection(kind?: PublishKind, variable?: string): void {
     this.selection = this.host.currentNotebook();
     this.selectionEpoch++;
+    if (kind && this.selection) {
+      this.kindRequest = { kind, variable, path: this.selection.path, epoch: ++this.kindEpoch };
+    }
     this.update();
   }
 
@@ -69,6 +76,7 @@ export class PublishWidget extends ReactWidget {
         selection={this.selection}
         kernelEpoch={this.kernelEpoch}
         selectionEpoch={this.selectionEpoch}
+        kindRequest={this.kindRequest}
         onRefreshSelection={() => this.refreshSelection()}
       />
     );
@@ -100,6 +108,8 @@ export class PublishWidget extends ReactWidget {
   private selection: INotebookSelection | null;
   private kernelEpoch = 0;
   private selectionEpoch = 0;
+  private kindRequest: IKindRequest | undefined;
+  private kindEpoch = 0;
 }
 
 /** The width the publish panel opens with when it is narrower than the minimum (px). */

@@ -34,6 +34,7 @@ export function mockApi(overrides: Partial<Record<keyof O16nApi, jest.Mock>> = {
     publish: jest.fn(),
     publishJob: jest.fn(),
     publishJobs: jest.fn().mockResolvedValue([]),
+    environments: jest.fn().mockResolvedValue([]),
     url: jest.fn((p: string) => `/o16n/${p}`),
     ...overrides
   };

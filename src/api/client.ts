@@ -7,12 +7,13 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  AnyPublishRequest,
   IAnalysis,
   IAnalyzeRequest,
   IBatchStatus,
+  IEnvironment,
   IKernelNamespace,
   IPublishJob,
-  IPublishRequest,
   IServiceResult,
   IStatus,
   ISwaggerDocument,
@@ -144,7 +145,8 @@ export class O16nApi {
     return this.request<ITestResult>('POST', `kernels/${enc(kernelId)}/test`, body);
   }
 
-  publish(body: IPublishRequest): Promise<{ jobId: string }> {
+  /** A service from code (`kind` absent or `script`), or a realtime service from a model variable (`kind: "realtime"`). */
+  publish(body: AnyPublishRequest): Promise<{ jobId: string }> {
     return this.request('POST', 'publish', body);
   }
 
@@ -156,6 +158,11 @@ export class O16nApi {
   async publishJobs(notebook: string): Promise<IPublishJob[]> {
     const data = await this.request<IPublishJob[] | { jobs: IPublishJob[] }>('GET', `publish?notebook=${enc(notebook)}`);
     return Array.isArray(data) ? data : (data?.jobs ?? []);
+  }
+
+  /** The environments the o16n server has built (or is building), with the services using them. */
+  environments(): Promise<IEnvironment[]> {
+    return this.request<IEnvironment[]>('GET', 'environments');
   }
 
   // ------------------------------------------------------------------ plumbing

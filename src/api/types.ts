@@ -29,6 +29,46 @@ export interface IWebService {
   myPermissionOnService?: 'read/write' | 'read only' | string;
   /** A 9.0 leftover some servers still send. */
   owner?: string;
+  /** o16n: the service's own environment (null: the server's own) */
+  environment?: IServiceEnvironment | null;
+  /** o16n: a realtime service's ONNX model, its inputs and outputs */
+  model?: IRealtimeModel | null;
+}
+
+/** The environment a service runs in (o16n extension of the service views). */
+export interface IServiceEnvironment {
+  key: string;
+  python: string;
+  /** requirement strings, normally `name==version` */
+  packages: string[];
+}
+
+export interface IModelTensor {
+  name: string;
+  type: string;
+  shape: (number | string | null)[] | null;
+}
+
+/** The ONNX model of a realtime service (`runtimeType: "Realtime"`). */
+export interface IRealtimeModel {
+  inputs: IModelTensor[];
+  outputs: IModelTensor[];
+  sizeBytes: number | null;
+}
+
+/** An environment built by the o16n server (`GET /o16n/environments`). */
+export interface IEnvironment {
+  key: string;
+  python: string;
+  packages: string[];
+  state: 'building' | 'ready' | 'failed';
+  progress: string | null;
+  message: string | null;
+  sizeBytes: number | null;
+  buildSeconds: number | null;
+  services: { name: string; version: string }[];
+  createdAt?: string;
+  lastUsedAt?: string;
 }
 
 export interface IStatusUser {
@@ -118,6 +158,8 @@ export interface IKernelObject {
   /** null when the listing ran out of time before checking */
   picklable: boolean | null;
   reason?: string | null;
+  /** a fitted scikit-learn estimator or pipeline, or an ONNX model: it can be published as a realtime service */
+  estimator?: boolean;
 }
 
 export type ParameterKind = 'POSITIONAL_OR_KEYWORD' | 'KEYWORD_ONLY' | 'POSITIONAL_ONLY';
@@ -176,6 +218,34 @@ export interface IAnalysis {
   /** names that are neither: a module or an imported class ("import it in the service code"), an undefined global */
   notes?: IGuessedObject[];
   function: IKernelFunction | null;
+  /** the kernel's environment for the code and the objects (absent from relays that do not capture it) */
+  environment?: ICapturedEnvironment | null;
+}
+
+/** A distribution the service needs, as the kernel has it, and the o16n server's version of it. */
+export interface ICapturedPackage {
+  name: string;
+  version: string;
+  /** null when the o16n server does not have it */
+  serverVersion: string | null;
+  /** why it is there: "provides sklearn (clf is a sklearn.svm.SVC)", "required by scikit-learn" */
+  reason: string | null;
+  /** the objects or the code use it themselves (false: another package requires it) */
+  direct?: boolean;
+}
+
+export interface ICapturedEnvironment {
+  /** the kernel's Python, "3.13.1" (null when the kernel could not say) */
+  python: string | null;
+  packages: ICapturedPackage[];
+  /** what could not be pinned: a module from no installed distribution, a package installed from a URL */
+  notes?: string[];
+}
+
+/** An environment spec: built by the o16n server, keyed by the hash of the Python version and the sorted pins. */
+export interface IEnvironmentSpec {
+  python: string;
+  packages: string[];
 }
 
 /** An input of a test, checked and converted by the relay as the o16n server's workers do. */
@@ -204,6 +274,7 @@ export interface ITestResult {
 }
 
 export interface IPublishRequest {
+  kind?: 'script';
   kernelId: string;
   name: string;
   /** omitted: the o16n server generates one (a UUID, in the job's `service.version`) */
@@ -222,9 +293,28 @@ export interface IPublishRequest {
   operationId?: string;
   /** the notebook's path: the relay keeps it with the job (GET /o16n/publish?notebook=) */
   notebook?: string;
+  /** the service's own environment; null: the server's own (absent: the same) */
+  environment?: IEnvironmentSpec | null;
 }
 
-export type PublishStepName = 'capture' | 'upload' | 'files' | 'snapshot' | 'publish' | 'cleanup' | string;
+/** `POST /o16n/publish` with `kind: "realtime"`: a kernel variable holding a fitted estimator or an ONNX model. */
+export interface IRealtimePublishRequest {
+  kind: 'realtime';
+  kernelId: string;
+  name: string;
+  version?: string;
+  description?: string;
+  operationId?: string;
+  /** the kernel variable holding the model */
+  model: string;
+  /** a kernel variable (a frame or an array) whose columns and dtypes give the model's input schema */
+  sample?: string;
+  notebook?: string;
+}
+
+export type AnyPublishRequest = IPublishRequest | IRealtimePublishRequest;
+
+export type PublishStepName = 'capture' | 'environment' | 'convert' | 'upload' | 'files' | 'snapshot' | 'publish' | 'cleanup' | string;
 
 /** `skipped`: nothing to do (`files` without files); a failed `cleanup` still ends a `done` job. */
 export type PublishStepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -261,6 +351,23 @@ export interface IPublishJob {
   version?: string | null;
   notebook?: string | null;
   startedAt?: string;
+  /** 'script' (default) or 'realtime' */
+  kind?: string;
+  /** realtime: the converted model's inputs and outputs */
+  model?: IRealtimeModel | null;
+  /** the environment the server built for the service (an Environment), when the publish had one */
+  environment?: IEnvironment | null;
+  /**
+   * published without an environment: the packages the objects come from whose kernel version
+   * differs from the server's (serverVersion null: the server lacks it)
+   */
+  versionSkew?: IVersionSkew[];
+}
+
+export interface IVersionSkew {
+  name: string;
+  kernelVersion: string;
+  serverVersion: string | null;
 }
 
 /** A swagger 2.0 document (only the parts the views read are typed). */

@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import { O16nApi } from '../api/client';
-import { IServiceResult, IStatus, ISwaggerDocument, IWebService } from '../api/types';
+import { IRealtimeModel, IServiceResult, IStatus, ISwaggerDocument, IWebService } from '../api/types';
 import { IO16nHost } from '../common/host';
 import { parseTypedValue, sampleValue } from '../common/values';
 import { canonicalType } from '../common/wireTypes';
@@ -10,10 +10,12 @@ import { IO16nSettings } from '../common/settings';
 import { CopyButton, EmptyState, ErrorBox, Spinner, Tabs } from '../components/common';
 import { ResultView } from '../components/ResultView';
 import { SwaggerView } from '../components/SwaggerView';
+import { serviceSamples } from '../consume/magic';
 import { endpointOf } from '../publish/PublishFooter';
 import { BatchPanel } from './BatchPanel';
 import { BatchRuns } from './batchRuns';
 import { formatDate } from './group';
+import { RuntimeBadge, isRealtime } from './ServiceTree';
 import { SNIPPET_LABELS, SnippetLanguage, makeSnippet } from './snippets';
 
 export interface IServiceDetailProps {
@@ -33,6 +35,43 @@ export interface IServiceDetailProps {
 export type DetailTab = 'overview' | 'swagger' | 'try' | 'batch' | 'snippets';
 
 // ---------------------------------------------------------------------------- overview
+/** A realtime service's ONNX model: the tensors it takes and gives. */
+function ModelTensors(props: { model: IRealtimeModel }): JSX.Element {
+  const { model } = props;
+  const shape = (s: (number | string | null)[] | null) => (s ? `[${s.map(d => (d === null ? '?' : String(d))).join(', ')}]` : '');
+  const rows = [...model.inputs.map(t => ({ ...t, side: 'input' })), ...model.outputs.map(t => ({ ...t, side: 'output' }))];
+  return (
+    <section>
+      <h3 className="o16n-h">
+        Model (ONNX{model.sizeBytes ? `, ${model.sizeBytes < 1024 ? `${model.sizeBytes} B` : `${(model.sizeBytes / 1024).toFixed(1)} kB`}` : ''})
+      </h3>
+      <table className="o16n-table" aria-label="Model tensors">
+        <thead>
+          <tr>
+            <th scope="col">Tensor</th>
+            <th scope="col">Side</th>
+            <th scope="col">Type</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(t => (
+            <tr key={`${t.side}-${t.name}`}>
+              <td>
+                <code>{t.name}</code>
+              </td>
+              <td>{t.side}</td>
+              <td>
+                {t.type}
+                {shape(t.shape)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 function Overview(props: {
   service: IWebService;
   api: O16nApi;
@@ -91,7 +130,17 @@ function Overview(props: {
       ) : null}
       <dl className="o16n-meta">
         <dt>Runtime</dt>
-        <dd>{service.runtimeType ?? '—'}</dd>
+        <dd>{service.runtimeType ? <RuntimeBadge service={service} /> : '—'}</dd>
+        {isRealtime(service) ? null : (
+          <>
+            <dt>Environment</dt>
+            <dd className="o16n-service-env">
+              {service.environment
+                ? `Python ${service.environment.python}, ${service.environment.packages.length} package${service.environment.packages.length === 1 ? '' : 's'} (${service.environment.key.slice(0, 16)})`
+                : "the server's own"}
+            </dd>
+          </>
+        )}
         <dt>Published by</dt>
         <dd>{service.versionPublishedBy ?? service.owner ?? '—'}</dd>
         <dt>Date</dt>
@@ -140,6 +189,19 @@ function Overview(props: {
         )}
         <ErrorBox message={error} />
       </section>
+      {service.model ? <ModelTensors model={service.model} /> : null}
+      {service.environment && service.environment.packages.length ? (
+        <details className="o16n-section">
+          <summary>Packages of its environment</summary>
+          <ul className="o16n-env-packages" aria-label="Packages of the environment">
+            {service.environment.packages.map(p => (
+              <li key={p}>
+                <code>{p}</code>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
       {params('Inputs', service.inputParameterDefinitions)}
       {params('Outputs', service.outputParameterDefinitions)}
       {service.outputFileNames && service.outputFileNames.length ? (
@@ -180,7 +242,11 @@ function inputKind(type: string): 'number' | 'integer' | 'bool' | 'text' | 'json
 function TryIt(props: { service: IWebService; api: O16nApi; host: IO16nHost }): JSX.Element {
   const inputs = props.service.inputParameterDefinitions ?? [];
   const [values, setValues] = React.useState<Record<string, string>>(() =>
-    Object.fromEntries(inputs.map(p => [p.name, inputKind(p.type) === 'text' ? '' : sampleValue(p.type)]))
+    ({
+      ...Object.fromEntries(inputs.map(p => [p.name, inputKind(p.type) === 'text' ? '' : sampleValue(p.type)])),
+      // a realtime service: a row that fits its model
+      ...serviceSamples(props.service)
+    })
   );
   const [errors, setErrors] = React.useState<Record<string, string>>({});
   const [result, setResult] = React.useState<IServiceResult | null>(null);

@@ -86,6 +86,11 @@ export function ServiceTree(props: IServiceTreeProps): JSX.Element {
                 {open ? '▾' : '▸'}
               </span>
               <span className="o16n-group-name">{g.name}</span>
+              {g.versions.some(isRealtime) ? (
+                <span className="o16n-badge o16n-badge-realtime" title="Has realtime versions: an ONNX model scored natively, no code">
+                  Realtime
+                </span>
+              ) : null}
               <span className="o16n-muted o16n-count">
                 {g.versions.length} version{g.versions.length > 1 ? 's' : ''}
               </span>
@@ -102,6 +107,26 @@ export function ServiceTree(props: IServiceTreeProps): JSX.Element {
       })}
     </ul>
   );
+}
+
+/** A realtime service: a model alone (ONNX), scored natively (`runtimeType: "Realtime"`). */
+export function isRealtime(service: IWebService): boolean {
+  return (service.runtimeType ?? '').toLowerCase() === 'realtime';
+}
+
+/** The runtime of a version; realtime ones get a badge (screen readers read "Realtime service"). */
+export function RuntimeBadge(props: { service: IWebService }): JSX.Element {
+  const s = props.service;
+  if (isRealtime(s)) {
+    return (
+      <span className="o16n-runtime">
+        <span className="o16n-badge o16n-badge-realtime" title="A realtime service: an ONNX model scored natively, no code">
+          Realtime<span className="o16n-visually-hidden"> service</span>
+        </span>
+      </span>
+    );
+  }
+  return <span className="o16n-runtime">{s.runtimeType ?? ''}</span>;
 }
 
 function VersionRow(props: {
@@ -129,7 +154,7 @@ function VersionRow(props: {
         }}
       >
         <span className="o16n-version-name">{s.version}</span>
-        <span className="o16n-runtime">{s.runtimeType ?? ''}</span>
+        <RuntimeBadge service={s} />
         <span className="o16n-muted o16n-version-meta">
           {[s.versionPublishedBy ?? s.owner, formatDate(s.creationTime)].filter(Boolean).join(' · ')}
         </span>

@@ -2,7 +2,7 @@
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
 import { IWebService } from '../api/types';
-import { consumeCellSource } from './magic';
+import { consumeCellSource, serviceSamples } from './magic';
 
 /** The source of the selected (or active) code cells, joined by a blank line. */
 export function selectedCode(panel: NotebookPanel): string {
@@ -39,7 +39,7 @@ export function insertConsumeCell(
     NotebookActions.changeCellType(notebook, 'code');
   }
   notebook.activeCell?.model.sharedModel.setSource(
-    consumeCellSource(service.name, service.version, service.inputParameterDefinitions ?? [], true, values)
+    consumeCellSource(service.name, service.version, service.inputParameterDefinitions ?? [], true, { ...serviceSamples(service), ...values })
   );
   return true;
 }

@@ -7,6 +7,7 @@ import * as React from 'react';
 import { IPublishJob, IWebService } from '../api/types';
 import { CopyButton, Spinner } from '../components/common';
 import { NotCapturedWarning, PublishFailure, PublishSteps, formatSeconds } from './PublishProgress';
+import { VersionSkewWarning } from './sections/EnvironmentSection';
 import { IPublishFailure } from './usePublishJob';
 
 export interface IPublishFooterProps {
@@ -39,6 +40,13 @@ function PublishResult(props: IPublishFooterProps & { service: IWebService }): J
       <p className="o16n-endpoint-line">
         Endpoint: <code className="o16n-endpoint">POST {endpoint}</code> <CopyButton text={endpoint} label="Copy the endpoint" />
       </p>
+      {job?.environment ? (
+        <p className="o16n-muted o16n-published-env">
+          Runs in its own environment: Python {job.environment.python}, {job.environment.packages.length} package
+          {job.environment.packages.length === 1 ? '' : 's'} (<code>{job.environment.key.slice(0, 16)}</code>
+          {job.environment.sizeBytes ? `, ${(job.environment.sizeBytes / (1024 * 1024)).toFixed(0)} MB` : ''}).
+        </p>
+      ) : null}
       <p className="o16n-row">
         <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" onClick={() => props.onInsertConsumeCell(service)}>
           Insert consume cell
@@ -79,6 +87,7 @@ export function PublishFooter(props: IPublishFooterProps): JSX.Element {
         ) : null}
         <PublishFailure failure={failure} />
         <NotCapturedWarning notCaptured={job?.notCaptured} />
+        {service ? <VersionSkewWarning skew={job?.versionSkew} /> : null}
         {service ? <PublishResult {...props} service={service} /> : null}
       </div>
     </div>

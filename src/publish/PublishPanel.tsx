@@ -6,8 +6,8 @@
  */
 import * as React from 'react';
 
-import { O16nApi } from '../api/client';
-import { IAnalysis, IAnalyzeRequest, IStatus, IWebService } from '../api/types';
+import { O16nApi, O16nApiError } from '../api/client';
+import { IAnalysis, IAnalyzeRequest, IEnvironment, IStatus, IWebService } from '../api/types';
 import { INotebookSelection, IO16nHost } from '../common/host';
 import { IO16nSettings } from '../common/settings';
 import { EmptyState } from '../components/common';
@@ -15,25 +15,30 @@ import { firstErrorField } from './fields';
 import {
   IPublishForm,
   IPublishModel,
+  PublishKind,
   applyAnalysis,
   applyNamespace,
   currentParams,
+  environmentSupport,
   failedTestApplies,
   nameIsValid,
   newModel,
   published,
   rememberTarget,
   setCode,
+  setKind,
   testKey,
   toAnalyzeRequest,
-  toPublishRequest,
+  toRequest,
   toTestRequest,
   validateForm,
   versionsFound
 } from './model';
 import { PublishFooter } from './PublishFooter';
 import { AdvancedSection } from './sections/AdvancedSection';
+import { EnvironmentSection } from './sections/EnvironmentSection';
 import { FilesSection } from './sections/FilesSection';
+import { ModelSection } from './sections/ModelSection';
 import { ObjectsSection } from './sections/ObjectsSection';
 import { ParametersSection } from './sections/ParametersSection';
 import { ServiceSection } from './sections/ServiceSection';
@@ -41,6 +46,16 @@ import { SourceSection } from './sections/SourceSection';
 import { TestSection } from './sections/TestSection';
 import { useAnalysis, useKernelNamespace } from './useKernel';
 import { usePublishJob } from './usePublishJob';
+
+/** A publish command for one notebook: code (`script`) or a model (`realtime`), applied once per epoch. */
+export interface IKindRequest {
+  kind: PublishKind;
+  /** the model variable to take (realtime) */
+  variable?: string;
+  /** the notebook the command ran for */
+  path: string;
+  epoch: number;
+}
 
 export interface IPublishPanelProps {
   api: O16nApi;
@@ -54,6 +69,11 @@ export interface IPublishPanelProps {
   kernelEpoch?: number;
   /** changes when the publish command took the notebook's selection: the form takes its code */
   selectionEpoch?: number;
+  /**
+   * what the last publish command asked for: code (`script`) or a model (`realtime`, with the
+   * variable to take when it named one); applied once per `epoch`
+   */
+  kindRequest?: IKindRequest;
   /** ms between publish job polls */
   pollInterval?: number;
   /** ms after the code last changed before it is analyzed in the kernel */
@@ -69,7 +89,7 @@ export function PublishPanel(props: IPublishPanelProps): JSX.Element {
         <h2 className="o16n-panel-title">Publish as web service</h2>
         <EmptyState title="No notebook is open.">
           Open a notebook, run the cells that build your model, select the cell with the code to publish and click{' '}
-          <em>Publish as web service</em> in its toolbar.
+          <em>Publish as web service</em> in its toolbar, or <em>Publish a model (realtime)</em> for a fitted model alone.
         </EmptyState>
       </div>
     );
@@ -126,7 +146,43 @@ function NotebookPublishPanel(
   React.useEffect(() => setModel(m => applyNamespace(m, kernelObjects)), [kernelObjects]);
   const objectsRef = React.useRef(kernelObjects);
   objectsRef.current = kernelObjects;
-  const analyzeRequest = toAnalyzeRequest(form);
+
+  // "Publish a model (realtime)" or "Publish as web service" ran: show that kind (once per command)
+  const kindRequest = props.kindRequest;
+  React.useEffect(() => {
+    if (kindRequest && kindRequest.path === path && kindRequest.epoch !== model.kindEpoch) {
+      setModel(m => ({ ...setKind(m, kindRequest.kind, objectsRef.current, kindRequest.variable), kindEpoch: kindRequest.epoch }));
+    }
+  }, [kindRequest, path, model.kindEpoch]);
+
+  // the environments the server has built: "publishing reuses it"
+  // (a 404: the server builds no environments, an older or plain 9.1 one: publish without)
+  const [environments, setEnvironments] = React.useState<IEnvironment[] | null>(null);
+  const [environmentsEpoch, setEnvironmentsEpoch] = React.useState(0);
+  const wantEnvironments = form.kind === 'script';
+  React.useEffect(() => {
+    if (!wantEnvironments) {
+      return;
+    }
+    let current = true;
+    api
+      .environments()
+      .then(list => {
+        if (current) {
+          setEnvironments(Array.isArray(list) ? list : null);
+          setModel(m => environmentSupport(m, true));
+        }
+      })
+      .catch((e: unknown) => {
+        if (current) {
+          setEnvironments(null);
+          // 404: no environments on this server; anything else (not logged in, unreachable): not known
+          setModel(m => environmentSupport(m, e instanceof O16nApiError && e.status === 404 ? false : null));
+        }
+      });
+    return () => void (current = false);
+  }, [api, wantEnvironments, environmentsEpoch, epoch]);
+  const analyzeRequest = form.kind === 'script' ? toAnalyzeRequest(form) : null;
   useAnalysis(
     api,
     kernelId,
@@ -186,10 +242,15 @@ function NotebookPublishPanel(
     if (!field) {
       return;
     }
-    const row = /^(inputs|outputs)\.(\d+)$/.exec(field);
-    const selector = row
-      ? `#o16n-${row[1]}-${row[2]}-name`
-      : `[data-field="${field}"] input, [data-field="${field}"] textarea, [data-field="${field}"] select`;
+    const row = /^(inputs|outputs|environment)\.(\d+)$/.exec(field);
+    const envRow = row?.[1] === 'environment';
+    const selector = field === 'environment.python'
+      ? '#o16n-env-python'
+      : row
+        ? envRow
+          ? `#o16n-env-${row[2]}-name, [data-field="environment"] tbody tr:nth-child(${Number(row[2]) + 1}) input`
+          : `#o16n-${row[1]}-${row[2]}-name`
+        : `[data-field="${field}"] input, [data-field="${field}"] textarea, [data-field="${field}"] select`;
     rootRef.current?.querySelector<HTMLElement>(selector)?.focus();
   }, []);
 
@@ -203,6 +264,12 @@ function NotebookPublishPanel(
       }
       host.servicesChanged();
       const from = publishedForm.current ?? modelRef.current.form;
+      if (from.kind === 'realtime' || ended.kind === 'realtime') {
+        // a realtime service: the notebook's remembered target stays the code's; propose the next version
+        setModel(m => ({ ...m, versionEdited: false, existingVersions: null }));
+        return;
+      }
+      setEnvironmentsEpoch(n => n + 1);
       const target = rememberTarget(from, ended.service?.version ?? from.version, modelRef.current.versionScheme);
       host.writePublishTarget(path, target);
       setModel(m => published(m, target));
@@ -267,7 +334,7 @@ function NotebookPublishPanel(
     }
     setModel(m => ({ ...m, errors: {} }));
     publishedForm.current = form;
-    await job.start(toPublishRequest(form, kernelId, path));
+    await job.start(toRequest(form, kernelId, path));
   };
 
   const runTest = async () => {
@@ -293,10 +360,15 @@ function NotebookPublishPanel(
   };
 
   const insertConsumeCell = (service: IWebService) => {
-    const { inputs } = currentParams(publishedForm.current ?? form);
+    const from = publishedForm.current ?? form;
+    const { inputs } = from.kind === 'realtime' ? { inputs: [] } : currentParams(from);
     host.insertConsumeCell(
-      { ...service, inputParameterDefinitions: service.inputParameterDefinitions ?? inputs.map(i => ({ name: i.name, type: i.type })) },
-      form.samples
+      {
+        ...service,
+        inputParameterDefinitions: service.inputParameterDefinitions ?? inputs.map(i => ({ name: i.name, type: i.type })),
+        model: service.model ?? job.job?.model ?? null
+      },
+      from.kind === 'realtime' ? {} : form.samples
     );
   };
 
@@ -304,20 +376,26 @@ function NotebookPublishPanel(
     <form
       ref={rootRef}
       className="o16n-panel o16n-publish"
-      aria-label="Publish as web service"
+      data-kind={form.kind}
+      aria-label={form.kind === 'realtime' ? 'Publish a model (realtime)' : 'Publish as web service'}
       onSubmit={e => {
         e.preventDefault();
         void publish();
       }}
     >
       <div className="o16n-publish-body">
-        <h2 className="o16n-panel-title">Publish as web service</h2>
+        <h2 className="o16n-panel-title">{form.kind === 'realtime' ? 'Publish a model (realtime)' : 'Publish as web service'}</h2>
+        <KindChoice kind={form.kind} onChange={kind => setModel(m => setKind(m, kind, objectsRef.current))} />
         <p className="o16n-muted o16n-source-line">
           From <code>{path}</code>
           {kernelId ? null : ' (no kernel running)'}{' '}
-          <button type="button" className="o16n-link-button" onClick={props.onRefreshSelection}>
-            Use current selection
-          </button>{' '}
+          {form.kind === 'script' ? (
+            <>
+              <button type="button" className="o16n-link-button" onClick={props.onRefreshSelection}>
+                Use current selection
+              </button>{' '}
+            </>
+          ) : null}
           <button
             type="button"
             className="o16n-link-button"
@@ -338,13 +416,27 @@ function NotebookPublishPanel(
             </button>
           </div>
         ) : null}
-        <ServiceSection model={model} onChange={setModel} />
-        <SourceSection model={model} onChange={setModel} functions={kernel.namespace ? kernel.namespace.functions : kernel.error ? [] : null} />
-        <ParametersSection model={model} onChange={setModel} analysisError={model.analysis.error} />
-        <AdvancedSection model={model} onChange={setModel} />
-        <ObjectsSection model={model} onChange={setModel} kernel={kernel} hasKernel={!!kernelId} />
-        <FilesSection model={model} onChange={setModel} folderFiles={folderFiles} />
-        <TestSection model={model} onChange={setModel} canRun={!!kernelId} onRun={() => void runTest()} />
+        {form.kind === 'realtime' ? (
+          <>
+            <ModelSection model={model} onChange={setModel} kernel={kernel} hasKernel={!!kernelId} />
+            <ServiceSection model={model} onChange={setModel} />
+          </>
+        ) : (
+          <>
+            <ServiceSection model={model} onChange={setModel} />
+            <SourceSection
+              model={model}
+              onChange={setModel}
+              functions={kernel.namespace ? kernel.namespace.functions : kernel.error ? [] : null}
+            />
+            <ParametersSection model={model} onChange={setModel} analysisError={model.analysis.error} />
+            <AdvancedSection model={model} onChange={setModel} />
+            <ObjectsSection model={model} onChange={setModel} kernel={kernel} hasKernel={!!kernelId} />
+            <FilesSection model={model} onChange={setModel} folderFiles={folderFiles} />
+            <EnvironmentSection model={model} onChange={setModel} environments={environments} />
+            <TestSection model={model} onChange={setModel} canRun={!!kernelId} onRun={() => void runTest()} />
+          </>
+        )}
       </div>
       <PublishFooter
         job={job.job}
@@ -356,5 +448,23 @@ function NotebookPublishPanel(
         onInsertConsumeCell={insertConsumeCell}
       />
     </form>
+  );
+}
+
+/** What the panel publishes: code (cells or a function, with kernel objects), or a fitted model alone. */
+function KindChoice(props: { kind: PublishKind; onChange: (kind: PublishKind) => void }): JSX.Element {
+  const choices: [PublishKind, string][] = [
+    ['script', 'Code and kernel objects'],
+    ['realtime', 'A model (realtime)']
+  ];
+  return (
+    <div className="o16n-kind" role="radiogroup" aria-label="What to publish">
+      {choices.map(([kind, label]) => (
+        <label key={kind} className="o16n-radio">
+          <input type="radio" name="o16n-publish-kind" value={kind} checked={props.kind === kind} onChange={() => props.onChange(kind)} />{' '}
+          {label}
+        </label>
+      ))}
+    </div>
   );
 }

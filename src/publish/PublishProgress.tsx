@@ -10,6 +10,10 @@ export function describeStep(name: string, bytesUploaded = 0, totalBytes = 0): s
   switch (name) {
     case 'capture':
       return 'Capturing the kernel state';
+    case 'environment':
+      return 'Building the environment';
+    case 'convert':
+      return 'Converting the model to ONNX';
     case 'upload':
       return totalBytes > 0 ? `Uploading ${mb(bytesUploaded)} of ${mb(totalBytes)}` : 'Uploading';
     case 'files':
@@ -59,6 +63,10 @@ export function PublishSteps(props: { job: IPublishJob }): JSX.Element {
           {s.detail ? <span className="o16n-muted"> — {s.detail}</span> : null}
           {s.name === 'upload' && s.state === 'running' && job.totalBytes > 0 ? (
             <progress max={job.totalBytes} value={job.bytesUploaded} aria-label="Upload progress" />
+          ) : null}
+          {(s.name === 'environment' || s.name === 'convert') && s.state === 'running' ? (
+            // the server tells what it does (the detail), not how far it is: an indeterminate bar
+            <progress aria-label={s.name === 'environment' ? 'Environment build progress' : 'Conversion progress'} />
           ) : null}
         </li>
       ))}

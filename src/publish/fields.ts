@@ -12,6 +12,8 @@ export const FIELD_ORDER = [
   'version',
   'description',
   'operationId',
+  'model',
+  'sample',
   'code',
   'functionName',
   'inputs',
@@ -19,7 +21,8 @@ export const FIELD_ORDER = [
   'initCode',
   'outputFileNames',
   'objects',
-  'files'
+  'files',
+  'environment'
 ];
 
 const FORM_FIELD: Record<string, string> = {
@@ -35,6 +38,9 @@ const FORM_FIELD: Record<string, string> = {
   files: 'files',
   initCode: 'initCode',
   outputFileNames: 'outputFileNames',
+  environment: 'environment',
+  model: 'model',
+  sample: 'sample',
   // the o16n server's names for the same things
   inputParameterDefinitions: 'inputs',
   outputParameterDefinitions: 'outputs',
@@ -49,6 +55,13 @@ export function fieldOfError(field: string | null | undefined): string | null {
   const row = /^(inputs|outputs|inputParameterDefinitions|outputParameterDefinitions)(?:\[(\d+)\]|\.(\d+))/.exec(field);
   if (row) {
     return `${FORM_FIELD[row[1]]}.${row[2] ?? row[3]}`;
+  }
+  const pkg = /^environment\.(?:packages)?(?:\[(\d+)\]|\.?(\d+))$/.exec(field);
+  if (pkg) {
+    return `environment.${pkg[1] ?? pkg[2]}`;
+  }
+  if (field === 'environment.python') {
+    return field;
   }
   return FORM_FIELD[field.split(/[.[]/)[0]] ?? null;
 }

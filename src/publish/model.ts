@@ -4,13 +4,36 @@
  * jupyter-scheduler's create-job view does); every change goes through the pure functions below,
  * which the jest tests exercise without React.
  */
-import { IAnalysis, IAnalyzeRequest, IKernelFunction, IKernelObject, IPublishRequest, ITestRequest, ITestResult } from '../api/types';
+import {
+  AnyPublishRequest,
+  IAnalysis,
+  IAnalyzeRequest,
+  IKernelFunction,
+  IKernelObject,
+  IPublishRequest,
+  IRealtimePublishRequest,
+  ITestRequest,
+  ITestResult
+} from '../api/types';
 import { parseTypedValue, sampleValue } from '../common/values';
 import { VersionScheme, nextVersion } from '../common/versions';
 import { WireType, canonicalType, checkName } from '../common/wireTypes';
+import {
+  IEnvironmentForm,
+  applyCapturedEnvironment,
+  emptyEnvironment,
+  rememberEnvironment,
+  restoreEnvironment,
+  setServerBuilds,
+  toEnvironmentSpec,
+  validateEnvironment
+} from './environment';
 import { IPublishTarget, codeHash, schemeOf } from './target';
 
 export type CodeSource = 'cells' | 'function';
+
+/** What the panel publishes: code with kernel objects (`script`), or a model alone as a realtime service. */
+export type PublishKind = 'script' | 'realtime';
 
 export interface IParamRow {
   name: string;
@@ -34,6 +57,7 @@ export interface IParameters {
 }
 
 export interface IPublishForm {
+  kind: PublishKind;
   name: string;
   /** empty: the o16n server generates a version (a UUID) */
   version: string;
@@ -59,10 +83,17 @@ export interface IPublishForm {
   files: string[];
   /** sample input values (JSON text) for the test and the consume cell */
   samples: Record<string, string>;
+  /** the environment the service runs in (script services) */
+  environment: IEnvironmentForm;
+  /** realtime: the kernel variable holding the fitted estimator (or ONNX model) */
+  model: string;
+  /** realtime: a kernel variable (frame or array) giving the input schema; empty: none */
+  sample: string;
 }
 
 /** field id -> message. Field ids: name, version, description, operationId, code, functionName,
- * inputs, outputs, inputs.N, outputs.N, objects, files, initCode, outputFileNames */
+ * inputs, outputs, inputs.N, outputs.N, objects, files, initCode, outputFileNames, environment,
+ * environment.python, environment.N, model, sample */
 export type FormErrors = Record<string, string>;
 
 export type RunState = 'idle' | 'running' | 'done' | 'failed';
@@ -90,6 +121,8 @@ export interface IPublishModel {
   remembered: IPublishTarget | null;
   /** the selection epoch whose code the form holds (the publish command bumps it) */
   selectionEpoch: number;
+  /** the epoch of the last publish command whose kind (code or model) the form took */
+  kindEpoch: number;
 }
 
 export function emptyParameters(): IParameters {
@@ -112,7 +145,11 @@ export function emptyForm(): IPublishForm {
     objectsEdited: false,
     objectReasons: {},
     files: [],
-    samples: {}
+    samples: {},
+    environment: emptyEnvironment(),
+    kind: 'script',
+    model: '',
+    sample: ''
   };
 }
 
@@ -147,7 +184,8 @@ export function newModel(options: {
       functionName: target.functionName,
       files: [...target.files],
       outputFileNames: target.outputFileNames,
-      initCode: target.initCode
+      initCode: target.initCode,
+      environment: restoreEnvironment(target.environment)
     });
     form.params = {
       ...form.params,
@@ -177,7 +215,8 @@ export function newModel(options: {
     test: IDLE_TEST,
     jobId: null,
     remembered: target,
-    selectionEpoch: options.selectionEpoch ?? 0
+    selectionEpoch: options.selectionEpoch ?? 0,
+    kindEpoch: 0
   };
 }
 
@@ -327,6 +366,9 @@ export function applyAnalysis(
     ? { ...params, notes }
     : { ...params, inputs: rows('inputs'), outputs: rows('outputs'), origin, notes };
   let form: IPublishForm = { ...model.form, params: { ...model.form.params, [source]: nextParams } };
+  if (analysis.environment && source === form.source) {
+    form = { ...form, environment: applyCapturedEnvironment(form.environment, analysis.environment) };
+  }
   if (!form.objectsEdited && source === form.source) {
     const skip = unshippable(kernelObjects);
     const needed = analysis.objects.filter(o => !skip.has(o.name));
@@ -339,8 +381,46 @@ export function applyAnalysis(
   return { ...model, form, analysis: { state: 'done', error: null } };
 }
 
+/** Whether the o16n server builds environments (null: not known). */
+export function environmentSupport(model: IPublishModel, serverBuilds: boolean | null): IPublishModel {
+  const environment = setServerBuilds(model.form.environment, serverBuilds);
+  return environment === model.form.environment ? model : { ...model, form: { ...model.form, environment } };
+}
+
+/** Kernel variables that can be published as a realtime service (fitted estimators, ONNX models). */
+export function modelVariables(kernelObjects: IKernelObject[]): IKernelObject[] {
+  return kernelObjects.filter(o => o.estimator === true);
+}
+
+/** Kernel variables that can give a model's input schema: the others (frames and arrays first). */
+export function sampleVariables(kernelObjects: IKernelObject[]): IKernelObject[] {
+  const rest = kernelObjects.filter(o => o.estimator !== true);
+  const tabular = (o: IKernelObject) => (Array.isArray(o.shape) && o.shape.length === 2 ? 0 : 1);
+  return [...rest].sort((a, b) => tabular(a) - tabular(b));
+}
+
+/** The model variable to propose: the one chosen while it is still there, else the first estimator. */
+function proposedModel(form: IPublishForm, kernelObjects: IKernelObject[]): string {
+  const candidates = modelVariables(kernelObjects);
+  if (form.model && (candidates.some(o => o.name === form.model) || !kernelObjects.length)) {
+    return form.model;
+  }
+  return candidates[0]?.name ?? form.model;
+}
+
+/** Publish code (`script`) or a model alone (`realtime`); `variable`: the model variable to take. */
+export function setKind(model: IPublishModel, kind: PublishKind, kernelObjects: IKernelObject[] = [], variable?: string): IPublishModel {
+  const next = withForm(model, { kind });
+  const chosen = variable ?? proposedModel(next.form, kernelObjects);
+  return { ...next, form: { ...next.form, model: chosen } };
+}
+
 /** The kernel's objects were listed again: objects ticked by the analysis that cannot be serialized go. */
 export function applyNamespace(model: IPublishModel, kernelObjects: IKernelObject[]): IPublishModel {
+  if (model.form.kind === 'realtime') {
+    const chosen = proposedModel(model.form, kernelObjects);
+    model = chosen === model.form.model ? model : { ...model, form: { ...model.form, model: chosen } };
+  }
   if (model.form.objectsEdited) {
     return model;
   }
@@ -397,6 +477,20 @@ function checkRows(rows: IParamRow[], kind: 'inputs' | 'outputs', errors: FormEr
 
 /** Check the form; an empty object means it can be published. */
 export function validateForm(form: IPublishForm, existingVersions: string[] = []): FormErrors {
+  const errors = validateService(form, existingVersions);
+  if (form.kind === 'realtime') {
+    if (!form.model) {
+      errors.model = 'Choose the kernel variable holding the fitted model (a scikit-learn estimator or pipeline, or an ONNX model).';
+    } else if (form.sample && form.sample === form.model) {
+      errors.sample = 'The sample is the data the model takes, not the model itself.';
+    }
+    return errors;
+  }
+  return { ...errors, ...validateScript(form), ...validateEnvironment(form.environment) };
+}
+
+/** Name, version and operation id: the same rules for every kind of service. */
+function validateService(form: IPublishForm, existingVersions: string[]): FormErrors {
   const errors: FormErrors = {};
   const name = form.name.trim();
   const version = form.version.trim();
@@ -419,6 +513,12 @@ export function validateForm(form: IPublishForm, existingVersions: string[] = []
   if (operationError) {
     errors.operationId = operationError;
   }
+  return errors;
+}
+
+/** The code, its parameters and output files. */
+function validateScript(form: IPublishForm): FormErrors {
+  const errors: FormErrors = {};
   if (form.source === 'cells' && !form.code.trim()) {
     errors.code = 'Select the cell(s) whose code the service runs.';
   }
@@ -443,6 +543,34 @@ export function validateForm(form: IPublishForm, existingVersions: string[] = []
 
 // ------------------------------------------------------------------------------------ requests
 const definitions = (rows: IParamRow[]) => rows.map(r => ({ name: r.name, type: r.type }));
+
+/** The publish body for the form's kind. */
+export function toRequest(form: IPublishForm, kernelId: string, notebook?: string): AnyPublishRequest {
+  return form.kind === 'realtime' ? toRealtimeRequest(form, kernelId, notebook) : toPublishRequest(form, kernelId, notebook);
+}
+
+/** `POST /o16n/publish` with `kind: "realtime"`: the model variable (and the sample) are read in the kernel. */
+export function toRealtimeRequest(form: IPublishForm, kernelId: string, notebook?: string): IRealtimePublishRequest {
+  const request: IRealtimePublishRequest = { kind: 'realtime', kernelId, name: form.name.trim(), model: form.model };
+  const version = form.version.trim();
+  if (version) {
+    request.version = version;
+  }
+  if (form.description) {
+    request.description = form.description;
+  }
+  const operationId = form.operationId.trim();
+  if (operationId) {
+    request.operationId = operationId;
+  }
+  if (form.sample) {
+    request.sample = form.sample;
+  }
+  if (notebook) {
+    request.notebook = notebook;
+  }
+  return request;
+}
 
 export function toPublishRequest(form: IPublishForm, kernelId: string, notebook?: string): IPublishRequest {
   const { inputs, outputs } = currentParams(form);
@@ -473,6 +601,10 @@ export function toPublishRequest(form: IPublishForm, kernelId: string, notebook?
   }
   if (notebook) {
     request.notebook = notebook;
+  }
+  const environment = toEnvironmentSpec(form.environment);
+  if (environment !== undefined) {
+    request.environment = environment;
   }
   return request;
 }
@@ -536,7 +668,7 @@ export function toTestRequest(form: IPublishForm): ITestRequest {
 
 /** The last test failed, and for the code about to be published. */
 export function failedTestApplies(model: IPublishModel): boolean {
-  return model.test.state === 'failed' && model.test.key === testKey(model.form);
+  return model.form.kind === 'script' && model.test.state === 'failed' && model.test.key === testKey(model.form);
 }
 
 /** What to remember in the notebook's metadata after publishing `version`. */
@@ -554,7 +686,8 @@ export function rememberTarget(form: IPublishForm, version: string, versionSchem
     objects: [...form.objects],
     files: [...form.files],
     outputFileNames: form.outputFileNames,
-    initCode: form.initCode
+    initCode: form.initCode,
+    environment: rememberEnvironment(form.environment)
   };
 }
 

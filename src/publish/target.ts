@@ -3,6 +3,7 @@
  * proposed the next time the panel opens on that notebook.
  */
 import { WireType } from '../common/wireTypes';
+import { IRememberedEnvironment, readRememberedEnvironment } from './environment';
 import { VersionScheme } from '../common/versions';
 
 export const METADATA_KEY = 'o16n';
@@ -22,6 +23,8 @@ export interface IPublishTarget {
   files: string[];
   outputFileNames: string;
   initCode: string;
+  /** the environment choice and the user's edits of it (absent: captured, unedited) */
+  environment?: IRememberedEnvironment | null;
 }
 
 /** The scheme a version follows: v3 -> v1, 2.0 -> 1.0, 2024-05-01 -> date; null for anything else. */
@@ -73,6 +76,7 @@ export function readTarget(value: unknown): IPublishTarget | null {
     objects: strings(t.objects),
     files: strings(t.files),
     outputFileNames: typeof t.outputFileNames === 'string' ? t.outputFileNames : '',
-    initCode: typeof t.initCode === 'string' ? t.initCode : ''
+    initCode: typeof t.initCode === 'string' ? t.initCode : '',
+    environment: readRememberedEnvironment(t.environment)
   };
 }

@@ -6,7 +6,7 @@
 import * as React from 'react';
 
 import { O16nApi, O16nApiError } from '../api/client';
-import { IPublishJob, IPublishRequest } from '../api/types';
+import { AnyPublishRequest, IPublishJob } from '../api/types';
 import { fieldOfError } from './fields';
 
 export interface IPublishFailure {
@@ -31,7 +31,7 @@ export interface IPublishJobState {
   job: IPublishJob | null;
   failure: IPublishFailure | null;
   publishing: boolean;
-  start: (request: IPublishRequest) => Promise<void>;
+  start: (request: AnyPublishRequest) => Promise<void>;
   /** follow a job started earlier: poll it while it runs, show how it ended */
   resume: (jobId: string) => Promise<void>;
   /** show a job found in the relay's list (after a restart) */
@@ -120,7 +120,7 @@ export function usePublishJob(api: O16nApi, pollInterval: number, callbacks: IPu
   );
 
   const start = React.useCallback(
-    (request: IPublishRequest) =>
+    (request: AnyPublishRequest) =>
       run(async mine => {
         setJob(null);
         const { jobId } = await api.publish(request);

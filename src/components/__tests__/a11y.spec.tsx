@@ -60,6 +60,41 @@ describe('accessible names', () => {
     expectEveryControlNamed();
   });
 
+  it('publish panel: the environment rows (captured and added) and the model mode', async () => {
+    const api = mockApi({
+      kernelNamespace: jest.fn().mockResolvedValue({
+        objects: [
+          { name: 'clf', type: 'SVC', size: 10, picklable: true, estimator: true },
+          { name: 'X', type: 'ndarray', size: 10, shape: [150, 4], picklable: true }
+        ],
+        functions: []
+      }),
+      analyze: jest.fn().mockResolvedValue({
+        inputs: [{ name: 'x', type: 'vector', reason: null }],
+        outputs: [{ name: 'y', type: 'numeric', reason: null }],
+        objects: [{ name: 'clf', reason: 'read by the code' }],
+        function: null,
+        environment: { python: '3.13.1', packages: [{ name: 'scikit-learn', version: '1.5.2', serverVersion: '1.4.0', reason: 'provides sklearn' }] }
+      })
+    });
+    render(
+      <PublishPanel
+        api={api}
+        host={mockHost() as any}
+        settings={DEFAULT_SETTINGS}
+        selection={{ path: 'work/iris.ipynb', kernelId: 'k1', selectedCode: 'y = clf.predict([x])' }}
+        onRefreshSelection={jest.fn()}
+        analysisDelay={0}
+      />
+    );
+    await screen.findByLabelText('Pin of scikit-learn');
+    fireEvent.click(screen.getByRole('button', { name: '+ Add package' }));
+    expectEveryControlNamed();
+    fireEvent.click(screen.getByLabelText('A model (realtime)'));
+    await screen.findByLabelText('Model variable');
+    expectEveryControlNamed();
+  });
+
   it('catalog with the login form', async () => {
     const api = mockApi({
       status: jest.fn().mockResolvedValue({ connected: false, mode: 'remote', url: 'https://o16n.example', user: null, server: null, message: 'not logged in' })

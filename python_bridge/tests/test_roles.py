@@ -87,6 +87,11 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/api/{name}/{version}"),
     ("GET", "/api/{name}/{version}/swagger.json"),
     ("GET", "/users/me"),  # o16n extensions
+    ("POST", "/environments"),
+    ("GET", "/environments"),
+    ("GET", "/environments/server"),
+    ("GET", "/environments/{key}"),
+    ("DELETE", "/environments/{key}"),
     ("GET", "/users"),
     ("GET", "/computenodes"),  # ML Server 9.3
     ("POST", "/computenodes"),
@@ -99,6 +104,7 @@ LOGIN_ROUTES = {r for r in ROUTES if r[1].startswith("/login")}
 # Routes for load balancers: no token, and nothing in the answer but "live"/"ready".
 HEALTH_ROUTES = {r for r in ROUTES if r[1].startswith("/health/")}
 
+UNKNOWN_ENVIRONMENT = "0" * 64  # the walk builds no environment (test_environments.py does)
 SVC_CODE = "y = x * 2\nwith open('out.txt', 'w') as handle:\n    handle.write(str(y))\n"
 SVC_INIT = "import math  # init code of the role tests"
 
@@ -150,6 +156,7 @@ def request_kwargs(method: str, template: str) -> dict[str, Any]:
 
 
 def fill(template: str, ids: dict[str, str]) -> str:
+    ids = {**ids, "key": UNKNOWN_ENVIRONMENT}
     if template.startswith("/api/"):
         ids = {**ids, "file_name": "out.txt"}  # the batch item's output file, not the session's file
     return template.format(**ids)
@@ -420,6 +427,11 @@ FOREIGN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/{name}/{version}"): (200, 200, 200),
     ("GET", "/api/{name}/{version}/swagger.json"): (200, 200, 200),
     ("GET", "/users/me"): (200, 200, 200),  # the caller itself
+    ("POST", "/environments"): (SKIP, SKIP, 403),  # a build: test_environments.py; Readers may not
+    ("GET", "/environments"): (200, 200, 200),
+    ("GET", "/environments/server"): (200, 200, 200),
+    ("GET", "/environments/{key}"): (404, 404, 404),
+    ("DELETE", "/environments/{key}"): (404, 403, 403),  # Owners only
     ("GET", "/users"): (200, 403, 403),  # every user: Owners only
     ("GET", "/computenodes"): (200, 403, 403),  # the cluster's nodes: Owners only
     ("POST", "/computenodes"): (SKIP, 403, 403),  # an Owner's set/add/remove: test_cluster.py

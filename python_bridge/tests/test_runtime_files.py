@@ -137,3 +137,55 @@ def test_reply_headers_must_answer_the_request():
         with pytest.raises(replies.ProtocolViolation):
             replies.parse_header(meta, 3)
     assert len(replies.parse_execute(execute_meta(console="x" * 500), b'{"y":2}', 100).console_output) < 120
+
+
+def test_a_held_descriptor_closed_behind_our_back_is_not_closed_again(tmp_path):
+    """If a library closed our console file by mistake and the number now holds another file, the
+    runtime must leave that other file open (and say so), not close it as if it were ours."""
+    from o16n.server.runtime.client import close_own, file_identity
+
+    ours = os.open(tmp_path / "console", os.O_RDWR | os.O_CREAT, 0o600)
+    identity = file_identity(ours)
+    os.close(ours)  # the mistake
+    theirs = os.open(tmp_path / "theirs", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        close_own(theirs if theirs == ours else ours, identity, "a test file")
+        os.fstat(theirs)  # still open
+    finally:
+        os.close(theirs)
+    kept = os.open(tmp_path / "console", os.O_RDWR)
+    close_own(kept, file_identity(kept), "a test file")
+    with pytest.raises(OSError):
+        os.fstat(kept)  # its own file it does close
+
+
+def test_a_worker_output_pipe_is_closed_once_under_uvloop(tmp_path):
+    """uvloop's connect_read_pipe closes a pipe's descriptor twice (MagicStack/uvloop#763); the
+    second close hit whatever file had the number by then (a session's console, a worker socket),
+    so the server read workers' output with that and lost files at random. The output buffer owns
+    its descriptor and closes it once."""
+    import gc
+
+    import uvloop
+
+    from o16n.server.runtime.process import OutputBuffer
+
+    async def scenario() -> bytes:
+        read_end, write_end = os.pipe()
+        output = OutputBuffer(1 << 16, read_end)
+        os.write(write_end, b"hello from a worker")
+        os.close(write_end)
+        for _ in range(100):
+            if output.fd < 0:
+                break
+            await asyncio.sleep(0.01)
+        assert output.fd < 0, "the buffer did not see the end of the pipe"
+        reused = os.open(tmp_path / "reused", os.O_RDWR | os.O_CREAT, 0o600)  # likely the freed number
+        del output
+        gc.collect()
+        await asyncio.sleep(0.05)
+        os.fstat(reused)  # still open: nothing closed the number a second time
+        os.close(reused)
+        return b"ok"
+
+    assert uvloop.run(scenario()) == b"ok"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +40,8 @@ from .channel import ChannelClosed
 from .errors import ServiceInitError, UserCodeError, WorkerError, WorkerTimeout
 from .files import WorkerDir, WorkerFile, spool_file
 from .process import WorkerProcess
+
+log = logging.getLogger("o16n.workers")
 
 
 class WorkerClient:
@@ -54,6 +57,7 @@ class WorkerClient:
         self._lock = asyncio.Lock()  # one request at a time
         self._seq = 0
         self._console_fd: int | None = None
+        self._console_id: tuple[int, int] | None = None
         self._executing = False
         self._last_console = ""
         self._output_files: tuple[str, ...] = ()
@@ -133,6 +137,7 @@ class WorkerClient:
             os.close(fd)
             raise
         self._console_fd = fd
+        self._console_id = file_identity(fd)
 
     async def load_service(self, spec: ServiceSpec, timeout: float) -> None:
         """Make this worker a slot of `spec`: snapshot loaded, initCode run. ServiceInitError if that fails."""
@@ -297,5 +302,24 @@ class WorkerClient:
         finally:
             self.files.close()
             if self._console_fd is not None:
-                os.close(self._console_fd)
+                close_own(self._console_fd, self._console_id, "a session's console file")
                 self._console_fd = None
+
+
+def file_identity(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def close_own(fd: int, identity: tuple[int, int] | None, what: str) -> None:
+    """Close a long-held descriptor only if it is still the file we opened: when a library in this
+    process closed the number by mistake, it may now be somebody else's file, which must stay open."""
+    try:
+        current = file_identity(fd)
+    except OSError:
+        log.error("%s was closed behind the server's back (descriptor %d)", what, fd)
+        return
+    if current != identity:
+        log.error("%s was closed behind the server's back; descriptor %d is another file now", what, fd)
+        return
+    os.close(fd)

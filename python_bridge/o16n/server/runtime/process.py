@@ -41,19 +41,33 @@ EXIT_JOIN_FAILED = 111  # the shell could not join the cgroups
 JOIN = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 111; shift; done; shift; exec "$@"'
 
 
-class OutputBuffer(asyncio.Protocol):
-    """What the worker's processes wrote to stdout/stderr: the last `limit` bytes, and a count."""
+class OutputBuffer:
+    """What the worker's processes wrote to stdout/stderr: the last `limit` bytes, and a count.
 
-    def __init__(self, limit: int) -> None:
+    It reads the pipe itself (add_reader, os.read) and owns its descriptor: uvloop's
+    connect_read_pipe closes a pipe's descriptor twice (MagicStack/uvloop#763), which can close
+    an unrelated file that got the same number in between (a session's console, a worker socket).
+    """
+
+    def __init__(self, limit: int, fd: int) -> None:
         self.limit = limit
         self.kept = bytearray()
         self.total = 0
-        self.transport: asyncio.BaseTransport | None = None
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(fd, self._readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # every writer is gone
+            self.close()
+            return
         self.total += len(data)
         self.kept += data
         if len(self.kept) > 2 * self.limit:
@@ -63,8 +77,10 @@ class OutputBuffer(asyncio.Protocol):
         return bytes(self.kept[-self.limit:]).decode("utf-8", "replace")[-characters:]
 
     def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+        if self.fd >= 0:
+            self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = -1
 
 
 class WorkerProcess:
@@ -129,11 +145,13 @@ class WorkerProcess:
             os.close(write_end)
             child.close()
             side_child.close()
-        output = OutputBuffer(settings.worker_output_bytes)
-        loop = asyncio.get_running_loop()
-        await loop.connect_read_pipe(lambda: output, os.fdopen(read_end, "rb", 0))
-        channel = await Channel.open(parent, side_parent, meta_limit=8 * settings.max_console_bytes + (4 << 20),
-                                     payload_limit=settings.max_reply_bytes)
+        output = OutputBuffer(settings.worker_output_bytes, read_end)
+        try:
+            channel = await Channel.open(parent, side_parent, meta_limit=8 * settings.max_console_bytes + (4 << 20),
+                                         payload_limit=settings.max_reply_bytes)
+        except BaseException:
+            output.close()
+            raise
         return cls(popen, channel, output, placement, group, settings, sandboxed)
 
     def find_interpreter(self) -> None:

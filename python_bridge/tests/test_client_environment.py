@@ -173,29 +173,30 @@ def test_publish_without_environment_reports_version_skew(client):
 
 def test_publish_with_a_captured_environment_overridden_builds_and_runs_it(client, capfd):
     _needs_environments(client)
+    # A version no other test pins: its first publish builds (other tests reuse six==1.16.0).
     name = f"EnvSix{int(time.time() * 1000) % 10**8}"
 
     def six_version() -> str:
         import six
         return six.__version__
 
-    d = client.service(name).version("1").code_fn(six_version).environment(add="six==1.16.0")
+    d = client.service(name).version("1").code_fn(six_version).environment(add="six==1.15.0")
     env = d.resolved_environment()
-    assert env is not None and env.get("six").version == "1.16.0"  # captured from the import, then overridden
+    assert env is not None and env.get("six").version == "1.15.0"  # captured from the import, then overridden
     started = time.monotonic()
     svc = d.deploy()
     first = time.monotonic() - started
     try:
         assert svc.built_environment is not None and svc.built_environment["state"] == "ready"
         assert svc.environment is not None and svc.environment["key"] == env.key
-        assert svc().output() == "1.16.0"  # the server itself has six 1.17
+        assert svc().output() == "1.15.0"  # the server itself has six 1.17
         assert "environment" in capfd.readouterr().err  # the progress bar
         # the same pins again: reused, no build
         again = client.service(name).version("2").code_fn(six_version).environment(env).deploy()
         assert again.built_environment is not None and again.built_environment["reused"] is True
-        assert again().output() == "1.16.0"
+        assert again().output() == "1.15.0"
         client.delete_service(name, "2")
-        print(f"\nenvironment six==1.16.0: first publish {first:.1f} s", file=sys.stderr)
+        print(f"\nenvironment six==1.15.0: first publish {first:.1f} s", file=sys.stderr)
     finally:
         client.delete_service(name, "1")
 

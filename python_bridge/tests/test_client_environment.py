@@ -143,7 +143,7 @@ def client(live_server):
 
 def _needs_environments(client) -> None:
     if client.server_environment(refresh=True) is None:
-        pytest.skip("waiting for h-envs: the server does not serve GET /environments/server yet")
+        pytest.fail("the o16n server does not serve GET /environments/server")
 
 
 def test_publish_without_environment_reports_version_skew(client):

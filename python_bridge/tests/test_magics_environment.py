@@ -89,7 +89,7 @@ def _served(live_server, method: str, route: str, **kw) -> httpx.Response:
 def test_publish_model_and_consume(shell, iris, logged_in, capsys):
     probe = _served(logged_in, "POST", "/realtime-services/probe/1", files={"model": ("m.onnx", b"x")})
     if "not supported by this server" in probe.text:
-        pytest.skip("waiting for h-rt: the server does not serve the /realtime-services routes yet")
+        pytest.fail("the o16n server does not serve the /realtime-services routes")
     name = f"MagicRt{int(time.time() * 1000) % 10**8}"
     run(shell, f"%o16n publish-model {name} --version 1 --model clf --sample X --description 'iris rt'")
     out = capsys.readouterr().out
@@ -103,7 +103,7 @@ def test_publish_model_and_consume(shell, iris, logged_in, capsys):
 
 def test_publish_with_environment_prints_the_pins_and_builds(shell, logged_in, capsys):
     if _served(logged_in, "GET", "/environments/server").status_code != 200:
-        pytest.skip("waiting for h-envs: the server does not serve GET /environments/server yet")
+        pytest.fail("the o16n server does not serve GET /environments/server")
     name = f"MagicEnv{int(time.time() * 1000) % 10**8}"
     cell = (f"%%o16n publish {name} --version 1 --outputs v:str --pin six==1.16.0\n"
             "import six\nv = six.__version__\n")

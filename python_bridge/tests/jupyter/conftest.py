@@ -101,3 +101,18 @@ def run_cell(jp_serverapp):
             assert reply["content"]["status"] == "ok", text
         return text
     return run
+
+
+@pytest.fixture
+def logged_in_kernel(api, start_kernel, run_cell):
+    """Log in to the o16n server as admin, start a kernel and run `setup` in it: `await logged_in_kernel(SETUP)`."""
+    from server_process import ADMIN_PASSWORD
+
+    async def start(setup: str) -> str:
+        status, body = await api("POST", "login", body={"username": "admin", "password": ADMIN_PASSWORD})
+        assert status == 200, body
+        kernel_id = await start_kernel()
+        await run_cell(kernel_id, setup)
+        return kernel_id
+    return start
+

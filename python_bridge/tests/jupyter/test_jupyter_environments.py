@@ -65,7 +65,7 @@ def _server_environment(live_server) -> dict | None:
 def _needs_environments(live_server) -> dict:
     server = _server_environment(live_server)
     if server is None:
-        pytest.skip("waiting for h-envs: the server does not serve GET /environments/server yet")
+        pytest.fail("the o16n server does not serve GET /environments/server")
     return server
 
 
@@ -169,7 +169,7 @@ def uv_kernel_env(tmp_path_factory):
         pass
     uv = _uv()
     if uv is None:
-        pytest.skip("uv is not installed (the o16n server's dependencies bring it)")
+        pytest.fail("uv is not installed, though the o16n server depends on it")
     venv = tmp_path_factory.mktemp("uvkernel") / "venv"
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     env.pop("VIRTUAL_ENV", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from jupyter_helpers import wait_job
-from server_process import ADMIN_PASSWORD
 
 from o16n.jupyter.errors import relay_error
 
@@ -33,15 +32,9 @@ def o16n_config(live_server):
 
 
 @pytest.fixture
-def kernel(api, start_kernel, run_cell):
+def kernel(logged_in_kernel):
     """Log in to the o16n server, start a kernel and run KERNEL_SETUP in it: `await kernel()`."""
-    async def setup() -> str:
-        status, body = await api("POST", "login", body={"username": "admin", "password": ADMIN_PASSWORD})
-        assert status == 200, body
-        kernel_id = await start_kernel()
-        await run_cell(kernel_id, KERNEL_SETUP)
-        return kernel_id
-    return setup
+    return lambda: logged_in_kernel(KERNEL_SETUP)
 
 
 async def test_namespace_lists_objects_and_functions(api, kernel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from jupyter_helpers import wait_job
-from server_process import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -27,14 +26,8 @@ def o16n_config(live_server):
 
 
 @pytest.fixture
-def kernel(api, start_kernel, run_cell):
-    async def setup() -> str:
-        status, body = await api("POST", "login", body={"username": "admin", "password": ADMIN_PASSWORD})
-        assert status == 200, body
-        kernel_id = await start_kernel()
-        await run_cell(kernel_id, SETUP)
-        return kernel_id
-    return setup
+def kernel(logged_in_kernel):
+    return lambda: logged_in_kernel(SETUP)
 
 
 def _realtime_served(live_server) -> bool:
@@ -92,7 +85,7 @@ async def test_realtime_bodies_are_checked(api, kernel):
 
 async def test_publish_a_kernel_estimator_as_a_realtime_service_and_consume_it(api, kernel, live_server):
     if not _realtime_served(live_server):
-        pytest.skip("waiting for h-rt: the server does not serve the /realtime-services routes yet")
+        pytest.fail("the o16n server does not serve the /realtime-services routes")
     kernel_id = await kernel()
     status, answer = await api("POST", "publish", body={
         "kernelId": kernel_id, "name": "RtKernelIris", "version": "1", "kind": "realtime", "model": "clf",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Send
 
 from ..wire import jsonio
 from ..wire.errors import WireError
@@ -81,3 +82,23 @@ def json_response(data: Any, status: int = 200) -> Response:
 def text_response(message: str, status: int = 200) -> Response:
     """The original API answers several calls with a JSON string body."""
     return json_response(message, status)
+
+
+# --- for the bare ASGI endpoints of the hot path (routes/consume.py) ----------------------------
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, as `Request.body()` reads it, without building a Request."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    """A JSON answer, as `Response(body, media_type="application/json")` sends it."""
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})

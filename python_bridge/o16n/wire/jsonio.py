@@ -8,8 +8,10 @@
 We refuse rather than carry them: standard JSON has no such numbers, and a worker or a client
 in another language could not receive them faithfully.
 
-The fast path is `json.loads` itself: the slower walk that finds the culprit's name runs only when
-a non-standard constant was seen or the bytes hold a run of digits long enough to be out of range.
+The fast path is orjson (strict RFC 8259: it refuses NaN, Infinity and lone surrogates itself).
+Whatever orjson refuses, and any body whose bytes hold a run of digits long enough to be out of
+range (orjson reads such integers as floats), goes the standard library's way, which accepts and
+refuses exactly as before and names the culprit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+import orjson
 
 from .errors import WireError
 from .values import INT_LIMIT, MAX_DEPTH, number_problem
@@ -77,6 +81,12 @@ def loads(raw: bytes | str) -> Any:
     # fewer opening brackets than the limit cannot nest deeper: skip the closer look
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and depth(data) > MAX_DEPTH:
         raise WireError("body", f"the body is nested more than {MAX_DEPTH} levels deep")
+    suspicious = _maybe_out_of_range(data)
+    if not suspicious:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the standard library says why (or, for the odd body orjson refuses alone, accepts it)
     try:
         value = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     except _NonStandard:
@@ -88,7 +98,7 @@ def loads(raw: bytes | str) -> Any:
         if "digits" in str(exc):  # an integer longer than Python parses (sys.get_int_max_str_digits)
             _raise_for(_locate_huge_int(data))
         raise WireError("body", f"the body is not valid JSON: {exc}") from None
-    if _maybe_out_of_range(data):
+    if suspicious:
         _raise_for(_path_problem(value))
     return value
 

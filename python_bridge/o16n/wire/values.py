@@ -33,6 +33,18 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+def _plain_numbers(cells: list[Any]) -> bool:
+    """True when every cell is a number (bools count) that JSON carries faithfully, checked at C
+    speed (a column of a 1,000-row frame in microseconds); False says nothing: walk the cells."""
+    try:
+        magnitude = sum(map(abs, cells))  # TypeError for a string, null, list or object among them
+    except (TypeError, OverflowError):  # OverflowError: an int too large for a float
+        return False
+    # NaN or an infinity makes the sum one; no cell is larger than the sum of them all. (A sum
+    # past the limit may still be all right: the walk will say so.)
+    return magnitude == magnitude and magnitude <= INT_LIMIT
+
+
 def number_problem(value: Any, depth: int = 0) -> tuple[str, str] | None:
     """(where, what) of the first number inside `value` that JSON cannot carry faithfully, else None.
 
@@ -170,11 +182,12 @@ def _check_frame(name: str, value: Any, fail: Callable[[str], InputError]) -> di
         if not isinstance(cells, list):
             cells = [cells]
             value[column] = cells
-        if not all(_is_scalar(cell) for cell in cells):
-            raise InputError(name, f"input '{name}': column '{column}' must hold scalars")
-        found = number_problem(cells)
-        if found is not None:
-            raise InputError(name, f"input '{name}': column '{column}'{found[0]} is {found[1]}")
+        if not _plain_numbers(cells):  # the per-cell walk only for what is not a column of plain numbers
+            if not all(_is_scalar(cell) for cell in cells):
+                raise InputError(name, f"input '{name}': column '{column}' must hold scalars")
+            found = number_problem(cells)
+            if found is not None:
+                raise InputError(name, f"input '{name}': column '{column}'{found[0]} is {found[1]}")
         lengths.add(len(cells))
     if len(lengths) > 1:
         raise InputError(name, f"input '{name}': every column must have the same length")

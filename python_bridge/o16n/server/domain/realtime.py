@@ -10,7 +10,6 @@ worker), or in this process with `realtime_in_process` (trusted deployments only
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections import OrderedDict
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import ArtifactStore
@@ -168,8 +168,7 @@ def _score_here(scorer: Any, frame: dict[str, list[Any]]) -> ServiceReply:
         outputs = {"outputData": scorer.score(frame)}
     except ScoringError as exc:
         return ServiceReply.failure(str(exc))
-    text = json.dumps(outputs, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    return ServiceReply(True, "", "", outputs=outputs, outputs_json=text)
+    return ServiceReply(True, "", "", outputs=outputs, outputs_json=orjson.dumps(outputs))
 
 
 def merge_frames(spec: ServiceSpec, records: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[int]] | None:
@@ -209,7 +208,6 @@ def split_reply(reply: ServiceReply, counts: list[int]) -> list[ServiceReply] | 
     replies, start = [], 0
     for rows in counts:
         outputs = {"outputData": {name: column[start:start + rows] for name, column in frame.items()}}
-        text = json.dumps(outputs, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-        replies.append(ServiceReply(True, "", "", outputs=outputs, outputs_json=text))
+        replies.append(ServiceReply(True, "", "", outputs=outputs, outputs_json=orjson.dumps(outputs)))
         start += rows
     return replies

@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..config import Settings
 from ..domain.specs import ServiceSpec
 from . import protocol as p
@@ -83,7 +85,7 @@ class WorkerClient:
             seq = self._seq
             try:
                 async with asyncio.timeout(timeout):
-                    meta, payload = await self.process.channel.exchange(p.frame(request.meta(seq)), fds)
+                    meta, payload = await self.process.channel.exchange(p.frame(request.meta(seq), request.payload), fds)
                 ok, error = r.parse_header(meta, seq)
             except TimeoutError:
                 self.kill()
@@ -171,7 +173,7 @@ class WorkerClient:
     async def run(self, inputs: dict[str, Any], timeout: float) -> r.ServiceReply:
         """One consume of the service this worker loaded."""
         if self._scoring:
-            meta, payload = await self._call(p.Score(inputs["inputData"]), timeout)
+            meta, payload = await self._call(p.Score(orjson.dumps(inputs["inputData"])), timeout)
             return self._parse_execution(meta, payload)
         meta, payload = await self._call(p.RunService(inputs), timeout)
         return self._parse_execution(meta, payload)

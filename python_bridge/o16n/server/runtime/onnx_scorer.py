@@ -10,6 +10,7 @@ columns, a sequence of maps per row one column per key.
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any
 
 _NUMPY_TYPES = {"float32": "float32", "float64": "float64", "int64": "int64", "int32": "int32", "int16": "int16",
@@ -80,7 +81,7 @@ def _columns(name: str, value: Any) -> dict[str, list[Any]]:
 
     if isinstance(value, list):  # a sequence of maps (scikit-learn's ZipMap): one column per key
         keys = list(value[0]) if value else []
-        return {f"{name}_{key}": _finite([row[key] for row in value]) for key in keys}
+        return {f"{name}_{key}": _finite(list(map(itemgetter(key), value))) for key in keys}
     array = value
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
@@ -99,7 +100,13 @@ def _cells(numpy: Any, array: Any) -> list[Any]:
 
 
 def _finite(cells: list[Any]) -> list[Any]:
-    if all(type(c) is float and math.isfinite(c) for c in cells):  # the common case, one pass
-        return cells
+    try:
+        # The common case, at C speed: Python numbers (a numpy scalar makes the sum one), all finite
+        # (NaN or an infinity anywhere makes total - total NaN).
+        total = sum(cells)
+        if type(total) in (float, int) and total - total == 0:
+            return cells
+    except TypeError:  # strings
+        pass
     return [None if isinstance(c, float) and not math.isfinite(c) else (float(c) if type(c).__module__ == "numpy" else c)
             for c in cells]

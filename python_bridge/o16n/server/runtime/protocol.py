@@ -1,9 +1,10 @@
 """The typed protocol between the server and a worker (both sides import this; standard library only).
 
 A frame is a header `!II` (meta length, payload length), a JSON object (the meta) and raw payload
-bytes. Requests carry `op` and `seq`; the reply to a request echoes its `seq`. Only the answer to
-a service run has a payload: the outputs and output files as JSON texts, so the server can pass
-them through to the HTTP answer without decoding and encoding them again.
+bytes. Requests carry `op` and `seq`; the reply to a request echoes its `seq`. The answer to a
+service run has a payload: the outputs and output files as JSON texts, so the server can pass
+them through to the HTTP answer without decoding and encoding them again. Of the requests, only
+`score` has one: the frame as JSON text (encoded by the server's fast encoder, not in the meta).
 
 Files never travel by path. The server opens (or creates) the file and sends its descriptor over
 a second socket (SCM_RIGHTS) just before the request that uses it; the worker reads or writes
@@ -51,6 +52,15 @@ class Request:
 
     def meta(self, seq: int) -> dict[str, Any]:
         return {"op": self.op, "seq": seq, **vars(self)}  # shallow: inputs are not copied (asdict would)
+
+    @property
+    def payload(self) -> bytes:
+        """Bytes sent after the meta (none but for `score`)."""
+        return b""
+
+    @classmethod
+    def decode(cls, fields: dict[str, Any], _payload: bytes) -> Request:
+        return cls(**fields)
 
 
 @dataclass(eq=False, repr=False)
@@ -198,17 +208,28 @@ class Score(Request):
     namespace, no code, no working dir; answered like `run` (outputs: {"outputData": columns})."""
 
     op: ClassVar[str] = "score"
-    frame: dict[str, list[Any]]
+    frame_json: bytes  # the checked frame's columns, `{"col": [...]}`, as JSON text (the payload)
+
+    def meta(self, seq: int) -> dict[str, Any]:
+        return {"op": self.op, "seq": seq}
+
+    @property
+    def payload(self) -> bytes:
+        return self.frame_json
+
+    @classmethod
+    def decode(cls, fields: dict[str, Any], payload: bytes) -> Request:
+        return cls(frame_json=payload)
 
 
 REQUESTS.update({cls.op: cls for cls in (LoadModel, Score)})
 
 
-def decode_request(meta: dict[str, Any]) -> tuple[int, Request]:
+def decode_request(meta: dict[str, Any], payload: bytes = b"") -> tuple[int, Request]:
     """The worker's side: (seq, request). The server is trusted here; a bad frame is a bug."""
     fields = dict(meta)
     seq, op = fields.pop("seq"), fields.pop("op")
-    return int(seq), REQUESTS[op](**fields)
+    return int(seq), REQUESTS[op].decode(fields, payload)
 
 
 # --- the worker's blocking side of the sockets --------------------------------------------------

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 MAX_NAME = 4096  # one file or object name in a reply
 MAX_NAMES = 100_000  # names in one reply
 MAX_ERROR = 1 << 20  # characters of one error message
@@ -116,6 +118,12 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
     """One JSON object and nothing else (no NaN, bounded nesting), or ProtocolViolation."""
+    try:
+        value = orjson.loads(raw)  # the fast path; what it refuses, the standard library judges as before
+    except orjson.JSONDecodeError:
+        value = None
+    if isinstance(value, dict):
+        return value
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

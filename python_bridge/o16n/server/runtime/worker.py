@@ -162,6 +162,7 @@ class Worker:
             "load_snapshot": self.op_load_snapshot,
         }
         self.scorer: Any = None  # a model worker's OnnxScorer (realtime services)
+        self.frame_codec: tuple[Callable[[bytes], Any], Callable[[Any], bytes]] = (json.loads, p.dumps)
         self.handlers.update({"load_model": self.op_load_model, "score": self.op_score})
 
     # The server interrupts with SIGINT; only code that is running may be cancelled.
@@ -173,10 +174,10 @@ class Worker:
         signal.signal(signal.SIGINT, self.on_sigint)
         while True:
             try:
-                meta, _payload = p.recv_request(self.sock)
+                meta, request_payload = p.recv_request(self.sock)
             except EOFError:
                 return
-            seq, request = p.decode_request(meta)
+            seq, request = p.decode_request(meta, request_payload)
             fds = p.recv_fds(self.side, request.fd_count) if request.fd_count else []
             payload = b""
             try:
@@ -442,6 +443,12 @@ class Worker:
         with os.fdopen(os.dup(fds[0]), "rb") as handle:
             model = handle.read()
         self.scorer = OnnxScorer(model, threads=request.threads)
+        try:  # the server's own interpreter runs model workers: orjson is there (the stdlib is the fallback)
+            import orjson
+
+            self.frame_codec = (orjson.loads, orjson.dumps)
+        except ImportError:
+            pass
         return {}, b""
 
     def op_score(self, request: p.Score, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
@@ -449,8 +456,9 @@ class Worker:
         if self.scorer is None:
             raise RuntimeError("this worker has no model loaded")
         success, error, outputs = True, "", b"{}"
+        loads, dumps = self.frame_codec
         try:
-            outputs = p.dumps({"outputData": self.scorer.score(request.frame)})
+            outputs = dumps({"outputData": self.scorer.score(loads(request.frame_json))})
         except MemoryError:
             success, error, self.unhealthy = False, "scoring ran out of memory", True
         except Exception as exc:  # the frame does not fit the model (ScoringError says how), or worse

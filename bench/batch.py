@@ -65,7 +65,7 @@ def run_batch(client: httpx.Client, items: int, parallel: int, realtime: bool = 
     execution_id = answer.json()["batchExecutionId"]
     submitted = time.perf_counter()
     while True:
-        status = client.get(f"/api/{service}/{VERSION}/batch/{execution_id}").json()
+        status = client.get(f"/api/{service}/{VERSION}/batch/{execution_id}", params={"showPartialResults": "false"}).json()
         if status["state"] in ("Complete", "Failed"):
             break
         time.sleep(0.02)

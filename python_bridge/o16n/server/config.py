@@ -124,6 +124,9 @@ class Settings:
     # Realtime services (docs/realtime.md): ONNX models, checked at publish, scored natively.
     realtime_in_process: bool = False  # score in the server process (trusted models only); default: a sandboxed worker
     realtime_threads: int = 1  # ONNX Runtime intra-op threads per model (per worker, or in the server)
+    # After each answer a sandboxed model worker watches its socket this long before it sleeps, so the
+    # next request of a steady stream finds it awake (a sleeping process wakes slowly on a VM). 0: off.
+    realtime_spin_microseconds: int = 300
     max_model_bytes: int = 256 * 1024 * 1024  # a realtime service's ONNX file at most
 
     # Service environments (docs/environments.md): virtual environments built with uv, one per

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -75,13 +74,13 @@ class Fields:
 
 
 def json_response(data: Any, status: int = 200) -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(jsonio.dumps(data), status_code=status, media_type="application/json")
 
 
 def text_response(message: str, status: int = 200) -> Response:
     """The original API answers several calls with a JSON string body."""
     return json_response(message, status)
+
 
 
 # --- for the bare ASGI endpoints of the hot path (routes/consume.py) ----------------------------

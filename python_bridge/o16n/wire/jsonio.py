@@ -103,6 +103,16 @@ def loads(raw: bytes | str) -> Any:
     return value
 
 
+def dumps(value: Any) -> bytes:
+    """Compact JSON, by orjson (a finished batch's 10,000 results in milliseconds, not a second);
+    what it will not write (keys that are not strings, integers beyond 64 bits) the standard
+    library does. NaN and infinities become null (the wire never carries them)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
 def _path_problem(value: Any) -> tuple[str, str, str] | None:
     """(field, path, what) of the first number that cannot be carried, else None."""
     found = number_problem(value)

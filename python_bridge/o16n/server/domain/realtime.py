@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 
+from ...wire import jsonio
 from ..artifacts import ArtifactStore
 from ..config import Settings
 from ..errors import BadRequest
@@ -168,7 +168,7 @@ def _score_here(scorer: Any, frame: dict[str, list[Any]]) -> ServiceReply:
         outputs = {"outputData": scorer.score(frame)}
     except ScoringError as exc:
         return ServiceReply.failure(str(exc))
-    return ServiceReply(True, "", "", outputs=outputs, outputs_json=orjson.dumps(outputs))
+    return ServiceReply(True, "", "", outputs=outputs, outputs_json=jsonio.dumps(outputs))
 
 
 def merge_frames(spec: ServiceSpec, records: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[int]] | None:
@@ -208,6 +208,6 @@ def split_reply(reply: ServiceReply, counts: list[int]) -> list[ServiceReply] | 
     replies, start = [], 0
     for rows in counts:
         outputs = {"outputData": {name: column[start:start + rows] for name, column in frame.items()}}
-        replies.append(ServiceReply(True, "", "", outputs=outputs, outputs_json=orjson.dumps(outputs)))
+        replies.append(ServiceReply(True, "", "", outputs=outputs, outputs_json=jsonio.dumps(outputs)))
         start += rows
     return replies

@@ -32,8 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from ...wire import jsonio
 from ..config import Settings
 from ..domain.specs import ServiceSpec
 from . import protocol as p
@@ -76,7 +75,8 @@ class WorkerClient:
         return self.process.alive
 
     # --- one round trip ------------------------------------------------------------------
-    async def _call(self, request: p.Request, timeout: float, fds: Sequence[int] = ()) -> tuple[dict[str, Any], bytes]:
+    async def _call(self, request: p.Request, timeout: float, fds: Sequence[int] = (),
+                    spin: float = 0.0) -> tuple[dict[str, Any], bytes]:
         async with self._lock:
             if not self.alive:
                 raise WorkerError(self.process.death_reason())
@@ -85,7 +85,7 @@ class WorkerClient:
             seq = self._seq
             try:
                 async with asyncio.timeout(timeout):
-                    meta, payload = await self.process.channel.exchange(p.frame(request.meta(seq), request.payload), fds)
+                    meta, payload = await self.process.channel.exchange(p.frame(request.meta(seq), request.payload), fds, spin)
                 ok, error = r.parse_header(meta, seq)
             except TimeoutError:
                 self.kill()
@@ -162,7 +162,8 @@ class WorkerClient:
         """Make this worker a model worker of a realtime service (its ONNX session built once)."""
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            await self._call(p.LoadModel(max(1, self.settings.realtime_threads)), timeout, [fd])
+            spin = max(0, self.settings.realtime_spin_microseconds) / 1e6
+            await self._call(p.LoadModel(max(1, self.settings.realtime_threads), spin), timeout, [fd])
         except UserCodeError as exc:
             raise ServiceInitError(f"the model did not load: {exc.message}") from None
         finally:
@@ -173,7 +174,8 @@ class WorkerClient:
     async def run(self, inputs: dict[str, Any], timeout: float) -> r.ServiceReply:
         """One consume of the service this worker loaded."""
         if self._scoring:
-            meta, payload = await self._call(p.Score(orjson.dumps(inputs["inputData"])), timeout)
+            spin = self.settings.realtime_spin_microseconds / 1e6
+            meta, payload = await self._call(p.Score(jsonio.dumps(inputs["inputData"])), timeout, spin=spin)
             return self._parse_execution(meta, payload)
         meta, payload = await self._call(p.RunService(inputs), timeout)
         return self._parse_execution(meta, payload)

@@ -196,6 +196,7 @@ class LoadModel(Request):
 
     op: ClassVar[str] = "load_model"
     threads: int  # intra-op threads of the session
+    spin_seconds: float = 0.0  # after each answer, watch the socket this long before sleeping
 
     @property
     def fd_count(self) -> int:

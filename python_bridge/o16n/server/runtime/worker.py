@@ -15,10 +15,12 @@ import io
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import stat
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +164,7 @@ class Worker:
             "load_snapshot": self.op_load_snapshot,
         }
         self.scorer: Any = None  # a model worker's OnnxScorer (realtime services)
+        self.spin_seconds = 0.0  # a model worker's watch for the next request (watch_socket)
         self.frame_codec: tuple[Callable[[bytes], Any], Callable[[Any], bytes]] = (json.loads, p.dumps)
         self.handlers.update({"load_model": self.op_load_model, "score": self.op_score})
 
@@ -173,6 +176,8 @@ class Worker:
     def serve(self) -> None:
         signal.signal(signal.SIGINT, self.on_sigint)
         while True:
+            if self.spin_seconds:
+                self.watch_socket()
             try:
                 meta, request_payload = p.recv_request(self.sock)
             except EOFError:
@@ -193,6 +198,15 @@ class Worker:
                         with contextlib.suppress(OSError):
                             os.close(fd)
             self.sock.sendall(p.frame(reply, payload))
+
+    def watch_socket(self) -> None:
+        """Poll (without sleeping) until a request is there or `spin_seconds` have passed: a model
+        worker answers in tens of microseconds, and waking from sleep can take longer than that."""
+        ready = select.poll()
+        ready.register(self.sock, select.POLLIN)
+        deadline = time.perf_counter() + self.spin_seconds
+        while not ready.poll(0) and time.perf_counter() < deadline:
+            os.sched_yield()  # the server (and whoever else) runs first whenever it wants this core
 
     # --- roles ---------------------------------------------------------------------------
     def op_ping(self, _request: p.Ping, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
@@ -443,6 +457,7 @@ class Worker:
         with os.fdopen(os.dup(fds[0]), "rb") as handle:
             model = handle.read()
         self.scorer = OnnxScorer(model, threads=request.threads)
+        self.spin_seconds = max(0.0, min(request.spin_seconds, 0.01))
         try:  # the server's own interpreter runs model workers: orjson is there (the stdlib is the fallback)
             import orjson
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from .server.config import ConfigError, Settings
 
-
 YOUNG_GC_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 
 

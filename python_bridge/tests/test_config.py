@@ -53,3 +53,9 @@ def test_numbers_and_choices_are_read():
                 os.environ[key] = value
     assert (settings.pool_max_size, settings.consume_timeout, settings.worker_sandbox) == (8, 2.5, "off")
     assert settings.database_url is None and settings.port == 5000
+
+
+def test_serve_freezes_what_start_up_loaded_and_collects_young_objects_less_often():
+    probe = ("import gc; from o16n.cli import YOUNG_GC_THRESHOLD, tune_garbage_collector; tune_garbage_collector(); "
+             "print(gc.get_threshold()[0] == YOUNG_GC_THRESHOLD, gc.get_freeze_count() > 10_000)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split() == ["True", "True"]

@@ -7,6 +7,7 @@ equal scikit-learn's on the same rows.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from pathlib import Path
@@ -335,3 +336,38 @@ def test_answers_validate_against_the_9_1_document(live_server, svc_onnx, iris):
                     answer.headers.get("content-type", ""), answer.json())
         problems += document.problems(seen)
     assert problems == []
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_model_worker_watches_for_the_next_request_only_briefly(live_server, svc_onnx, iris, tmp_path):
+    """The watch after each answer (realtime_spin_microseconds, 300 by default) ends: an idle model
+    worker sleeps. Without the watch (0) the answers are the same."""
+    import psutil
+    from server_process import LiveServer
+
+    name = unique()
+    with live_server.client() as client:
+        assert publish(client, f"/realtime-services/{name}/v1", svc_onnx).status_code == 201
+        expected = score(client, name, columns(iris[0][:5]))
+        assert live_server.process is not None
+        models = [w.pid for w in psutil.Process(live_server.process.pid).children(recursive=True)
+                  if "onnxruntime" in _maps_or_empty(w.pid)]
+        assert models
+        for _ in range(50):
+            score(client, name, columns(iris[0][:5]))
+        time.sleep(0.2)
+        before = {pid: _cpu_seconds(pid) for pid in models}
+        time.sleep(1.0)
+        assert all(_cpu_seconds(pid) - before[pid] < 0.05 for pid in models)  # asleep, not spinning
+
+    quiet = LiveServer(tmp_path / "data", realtime_spin_microseconds=0).start()
+    try:
+        with quiet.client() as client:
+            assert publish(client, f"/realtime-services/{name}/v1", svc_onnx).status_code == 201
+            assert score(client, name, columns(iris[0][:5])) == expected
+    finally:
+        quiet.stop()

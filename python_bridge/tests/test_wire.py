@@ -16,7 +16,7 @@ import pytest
 
 from o16n.client import param_type
 from o16n.client.definition import ServiceDefinition
-from o16n.wire import binding, jsonio
+from o16n.wire import binding, jsonio, values
 from o16n.wire.errors import InputError, ParameterTypeError, WireError
 from o16n.wire.names import NAME_PATTERN, check_name
 from o16n.wire.types import PYTHON_NAMES, SPELLINGS, WIRE_TYPES, Parameter, canonical_type, lookup
@@ -123,6 +123,45 @@ def test_loads_takes_ordinary_bodies():
     assert jsonio.loads(json.dumps(rows).encode()) == rows
     assert jsonio.loads(b'["' + b"[" * 100 + b'"]') == ["[" * 100]  # brackets inside strings do not nest
     assert jsonio.depth(b'{"a": [[1], {"b": []}]}') == 4
+
+
+@pytest.mark.parametrize("column", [
+    [1.0, 2.5, -3.0], [1, 2, 3], [True, 2, 3.5], [INT_LIMIT], [-INT_LIMIT, 0.5], [1e300, 1e300],  # the fast path
+    [1.7e308, 1.7e308],  # their sum overflows to infinity: the walk decides (all finite)
+    [10**19, -10**19 + 1],  # out of range, though the sum is small
+    ["a", 1.0, None], [], [[1.0]],
+])
+def test_the_fast_frame_check_agrees_with_the_walk(column):
+    """`_plain_numbers` (sums at C speed) only ever shortcuts what the cell-by-cell walk accepts."""
+    frame = Parameter("f", "data.frame")
+    try:
+        walked: object = check_value(frame, {"c": list(column)}) if not values._plain_numbers(column) else None
+    except InputError as exc:
+        walked = exc
+    if values._plain_numbers(column):
+        assert values.number_problem(column) is None and all(values._is_scalar(c) for c in column)
+    elif isinstance(walked, InputError):
+        assert walked.field == "f"
+    assert not values._plain_numbers([1.0, float("nan")]) and not values._plain_numbers([float("-inf")])
+    assert not values._plain_numbers([2**63]) and not values._plain_numbers([10**400, 1.0])
+
+
+def test_loads_fast_and_standard_paths_read_alike():
+    """orjson reads ordinary bodies; the standard library the ones it refuses or may misread."""
+    bodies = [rb'{"a": [1, 2.5, -0.0, 1e-7, 12345678901234567], "b": "\u00e9\n", "c": null, "d": true}',
+              b'\xef\xbb\xbf{"bom": 1}', '{"utf16": 1}'.encode("utf-16"),  # the stdlib detects these encodings
+              b'{"big": 9223372036854775807}', rb'{"x": "\ud800"}']  # a lone surrogate: orjson refuses it
+    for raw in bodies:
+        assert jsonio.loads(raw) == json.loads(raw), raw
+    with pytest.raises(WireError, match="digits"):
+        jsonio.loads(b'{"x": 18446744073709551616}')  # orjson would read a float here
+
+
+def test_dumps_writes_what_orjson_will_not():
+    assert jsonio.dumps({"a": [1, 2.5], "é": None}) == '{"a":[1,2.5],"é":null}'.encode()
+    assert json.loads(jsonio.dumps({1: "int key"})) == {"1": "int key"}  # the stdlib's way
+    assert json.loads(jsonio.dumps({"big": 10**30})) == {"big": 10**30}
+    assert jsonio.dumps([float("nan")]) == b"[null]"
 
 
 # ---------------------------------------------------------------- binding

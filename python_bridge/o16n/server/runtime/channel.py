@@ -7,12 +7,13 @@ worker might try to send are dropped by the kernel and never reach the server's 
 from __future__ import annotations
 
 import asyncio
-import json
 import select
 import socket
 import time
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from .protocol import HEADER
 from .replies import ProtocolViolation
@@ -62,8 +63,8 @@ class Channel:
         finally:
             Channel.in_flight -= 1
         try:
-            meta = json.loads(body[:meta_size])
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            meta = orjson.loads(body[:meta_size])  # strict JSON; a number too large to be an int is a float
+        except orjson.JSONDecodeError:
             raise ProtocolViolation("the worker's answer is not JSON") from None
         if not isinstance(meta, dict):
             raise ProtocolViolation("the worker's answer is not a JSON object")

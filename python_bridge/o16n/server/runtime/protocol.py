@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,8 +36,8 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def frame(meta: dict[str, Any], payload: bytes = b"") -> bytes:
-    body = dumps(meta)
+def frame(meta: dict[str, Any], payload: bytes = b"", encode: Callable[[Any], bytes] | None = None) -> bytes:
+    body = (encode or dumps)(meta)
     return HEADER.pack(len(body), len(payload)) + body + payload
 
 

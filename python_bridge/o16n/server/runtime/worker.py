@@ -165,6 +165,7 @@ class Worker:
         }
         self.scorer: Any = None  # a model worker's OnnxScorer (realtime services)
         self.spin_seconds = 0.0  # a model worker's watch for the next request (watch_socket)
+        # How a model worker reads frames and writes answers: orjson once it loads a model, if it can.
         self.frame_codec: tuple[Callable[[bytes], Any], Callable[[Any], bytes]] = (json.loads, p.dumps)
         self.handlers.update({"load_model": self.op_load_model, "score": self.op_score})
 
@@ -197,7 +198,7 @@ class Worker:
                     if fd != self.console_fd:
                         with contextlib.suppress(OSError):
                             os.close(fd)
-            self.sock.sendall(p.frame(reply, payload))
+            self.sock.sendall(p.frame(reply, payload, self.frame_codec[1]))
 
     def watch_socket(self) -> None:
         """Poll (without sleeping) until a request is there or `spin_seconds` have passed: a model

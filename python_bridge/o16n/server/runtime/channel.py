@@ -7,15 +7,13 @@ worker might try to send are dropped by the kernel and never reach the server's 
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from .protocol import HEADER
+from .protocol import HEADER, watch
 from .replies import ProtocolViolation
 
 
@@ -72,13 +70,8 @@ class Channel:
 
     def _watch(self, seconds: float) -> None:
         sock = self.writer.get_extra_info("socket")
-        if sock is None:
-            return
-        ready = select.poll()
-        ready.register(sock.fileno(), select.POLLIN)
-        deadline = time.perf_counter() + seconds
-        while not ready.poll(0) and time.perf_counter() < deadline:
-            pass
+        if sock is not None:
+            watch(sock.fileno(), seconds)
 
     def _send_fds(self, fds: Sequence[int]) -> None:
         try:

@@ -15,12 +15,10 @@ import io
 import json
 import os
 import resource
-import select
 import signal
 import socket
 import stat
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,13 +199,9 @@ class Worker:
             self.sock.sendall(p.frame(reply, payload, self.frame_codec[1]))
 
     def watch_socket(self) -> None:
-        """Poll (without sleeping) until a request is there or `spin_seconds` have passed: a model
-        worker answers in tens of microseconds, and waking from sleep can take longer than that."""
-        ready = select.poll()
-        ready.register(self.sock, select.POLLIN)
-        deadline = time.perf_counter() + self.spin_seconds
-        while not ready.poll(0) and time.perf_counter() < deadline:
-            os.sched_yield()  # the server (and whoever else) runs first whenever it wants this core
+        """A model worker answers in tens of microseconds: look for the next request a moment
+        before sleeping, leaving the core to anything else that wants it."""
+        p.watch(self.sock.fileno(), self.spin_seconds, os.sched_yield)
 
     # --- roles ---------------------------------------------------------------------------
     def op_ping(self, _request: p.Ping, _fds: list[int]) -> tuple[dict[str, Any], bytes]:

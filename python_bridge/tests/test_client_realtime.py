@@ -113,6 +113,10 @@ def test_publish_consume_and_update_a_realtime_iris(client, iris):
         again = updated(inputData=rows).output("outputData")
         assert again["output_label"].tolist() == petals.predict(rows).tolist()
         assert updated.description == "iris, realtime"
+        # a PATCH of the description alone is multipart too (the server refuses any other body)
+        client.patch_realtime_service(name, "1", description="iris, petals only")
+        assert client.get_service(name, "1").description == "iris, petals only"
+        assert updated(inputData=rows).output("outputData")["output_label"].tolist() == petals.predict(rows).tolist()
     finally:
         client.delete_service(name, "1")
 

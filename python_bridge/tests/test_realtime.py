@@ -371,3 +371,32 @@ def test_a_model_worker_watches_for_the_next_request_only_briefly(live_server, s
             assert score(client, name, columns(iris[0][:5])) == expected
     finally:
         quiet.stop()
+
+
+def test_concurrent_consumes_on_one_model_worker_each_get_their_own_rows(server_factory, svc, svc_onnx, rows_1000):
+    """With one model worker, consumes that wait for it are scored together (domain/grouping.py);
+    every request still gets exactly its own rows' predictions, whatever its size or column names."""
+    import asyncio
+
+    server = server_factory(pool_max_size=1)
+    name = unique("grouped")
+    with server.client() as client:
+        assert publish(client, f"/realtime-services/{name}/v1", svc_onnx).status_code == 201
+        score(client, name, columns(rows_1000[:1]))  # the worker is up
+        headers = dict(client.headers)
+
+    picks = [rows_1000[i * 7:i * 7 + 1 + i % 3] for i in range(48)]  # 1 to 3 rows each
+
+    def frame_of(i: int, x: np.ndarray) -> dict[str, list[float]]:
+        frame = columns(x)  # the model's one input takes the columns by position, whatever their names
+        return {f"c{n}": column for n, column in enumerate(frame.values())} if i % 5 == 0 else frame  # its own group
+
+    async def consume_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as http:
+            return await asyncio.gather(*(http.post(f"/api/{name}/v1", json={"inputData": frame_of(i, x)})
+                                          for i, x in enumerate(picks)))
+
+    for _ in range(3):
+        for x, response in zip(picks, asyncio.run(consume_all())):
+            assert response.status_code == 200, response.text
+            assert response.json()["outputParameters"]["outputData"]["output_label"] == svc.predict(x).tolist()

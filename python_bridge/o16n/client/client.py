@@ -180,16 +180,14 @@ class Client:
         """``POST /realtime-services/{name}[/{version}]``: the 9.1 multipart form (``model`` file,
         ``description``, ``operationId``); returns the version (the server's when none is given)."""
         where = path("realtime-services", name, version) if version else path("realtime-services", name)
-        answer = self._transport.request("POST", where, data=_form(description, operation_id),
-                                         files={"model": ("model.onnx", model, "application/octet-stream")})
+        answer = self._transport.request("POST", where, files=_multipart(model, description, operation_id))
         return version or str(answer).strip().strip('"').rstrip("/").rsplit("/", 1)[-1]
 
     def patch_realtime_service(self, name: str, version: str, model: bytes | None = None, *,
                                description: str | None = None, operation_id: str | None = None) -> None:
         """``PATCH /realtime-services/{name}/{version}``: a new model and/or description, operation id."""
-        files = {"model": ("model.onnx", model, "application/octet-stream")} if model is not None else None
         self._transport.request("PATCH", path("realtime-services", name, version),
-                                data=_form(description, operation_id), files=files)
+                                files=_multipart(model, description, operation_id))
 
     def patch_service(self, name: str, version: str, body: dict[str, Any]) -> None:
         """``PATCH /services/{name}/{version}``: change only the fields in ``body``."""
@@ -469,8 +467,14 @@ class Client:
         return self._transport.request("GET", path("snapshots", snapshot_id), raw=True).content
 
 
-def _form(description: str | None, operation_id: str | None) -> dict[str, str]:
-    return {k: v for k, v in (("description", description), ("operationId", operation_id)) if v is not None}
+def _multipart(model: bytes | None, description: str | None, operation_id: str | None) -> dict[str, Any]:
+    """The 9.1 realtime form as multipart/form-data, also without a model: a part without a file
+    name is a plain field (httpx would send fields alone urlencoded, which 9.1 does not declare)."""
+    parts: dict[str, Any] = {k: (None, v) for k, v in (("description", description), ("operationId", operation_id))
+                             if v is not None}
+    if model is not None:
+        parts["model"] = ("model.onnx", model, "application/octet-stream")
+    return parts
 
 
 def _progress_bar(description: str, show: bool) -> Any:

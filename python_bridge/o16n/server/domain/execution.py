@@ -23,17 +23,19 @@ from ..runtime.errors import (
 )
 from ..runtime.pools import PoolRegistry
 from ..runtime.replies import ServiceReply
+from .grouping import run_grouped
 from .realtime import merge_frames, score_model, split_reply
 from .specs import ServiceSpec
 
 
 async def run_service(pools: PoolRegistry, spec: ServiceSpec, inputs: dict[str, Any], caller: int) -> tuple[int, ServiceReply]:
     """Run one request of `caller` (a user id) on the service's pool: (HTTP status, its reply)."""
-    if spec.model is not None:  # a realtime service: the frame is checked here, maybe scored in-process
-        answered = await score_model(spec, inputs)
-        if answered is not None:
-            return answered
     try:
+        if spec.model is not None:  # a realtime service: the frame is checked here, maybe scored in-process
+            answered = await score_model(spec, inputs)
+            if answered is not None:
+                return answered
+            return 200, await run_grouped(pools, spec, inputs["inputData"], caller)  # sandboxed
         return 200, await pools.run(spec, inputs, caller=caller)
     except FAILURES as exc:
         return failure(exc)

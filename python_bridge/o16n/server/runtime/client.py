@@ -162,8 +162,7 @@ class WorkerClient:
         """Make this worker a model worker of a realtime service (its ONNX session built once)."""
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            spin = max(0, self.settings.realtime_spin_microseconds) / 1e6
-            await self._call(p.LoadModel(max(1, self.settings.realtime_threads), spin), timeout, [fd])
+            await self._call(p.LoadModel(max(1, self.settings.realtime_threads)), timeout, [fd])
         except UserCodeError as exc:
             raise ServiceInitError(f"the model did not load: {exc.message}") from None
         finally:
@@ -171,11 +170,15 @@ class WorkerClient:
         self._scoring = True
 
     # --- running code ----------------------------------------------------------------------
-    async def run(self, inputs: dict[str, Any], timeout: float) -> r.ServiceReply:
-        """One consume of the service this worker loaded."""
+    async def run(self, inputs: dict[str, Any], timeout: float, *, alone: bool = False) -> r.ServiceReply:
+        """One consume of the service this worker loaded. `alone`: no other consume is under way
+        on this node, so a model worker's score may watch its socket (realtime_spin_microseconds):
+        a single steady stream is answered without waking from sleep, while under load a watch
+        would only take the core from the server."""
         if self._scoring:
-            spin = self.settings.realtime_spin_microseconds / 1e6
-            meta, payload = await self._call(p.Score(jsonio.dumps(inputs["inputData"])), timeout, spin=spin)
+            spin = max(0, self.settings.realtime_spin_microseconds) / 1e6 if alone else 0.0
+            score = p.Score(jsonio.dumps(inputs["inputData"]), watch_seconds=spin)
+            meta, payload = await self._call(score, timeout, spin=spin)
             return self._parse_execution(meta, payload)
         meta, payload = await self._call(p.RunService(inputs), timeout)
         return self._parse_execution(meta, payload)

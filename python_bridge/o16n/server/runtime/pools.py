@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,16 +115,21 @@ class PoolRegistry:
         self._reaper: asyncio.Task[None] | None = None
         self._balancing = False
         self._again = False
+        self.under_way = 0  # requests holding or waiting for a slot on this node (consumes, batch chunks)
 
     # --- the contract --------------------------------------------------------------------
-    async def run(self, spec: ServiceSpec, inputs: dict[str, Any], *, caller: OwnerId) -> ServiceReply:
+    async def run(self, spec: ServiceSpec, inputs: dict[str, Any] | Callable[[], dict[str, Any]], *,
+                  caller: OwnerId) -> ServiceReply:
         """One consume. Raises PoolBusy, ShareExceeded, WorkerTimeout, WorkerError, ServiceInitError,
-        SandboxUnavailable; failing user code is an answer (success False), not an exception."""
+        SandboxUnavailable; failing user code is an answer (success False), not an exception.
+        `inputs` may be a function, called once a worker is held (grouped realtime consumes close then)."""
         timeout = self.settings.consume_timeout
         async with self.slot(spec, caller) as slot:
             assert slot.client is not None
+            if callable(inputs):
+                inputs = inputs()
             try:
-                reply = await slot.client.run(inputs, timeout)
+                reply = await slot.client.run(inputs, timeout, alone=self.under_way == 1)
             except UserCodeError as exc:  # e.g. a data frame input pandas cannot build: an answer
                 slot.keep = True
                 return ServiceReply.failure(exc.message)
@@ -152,6 +157,11 @@ class PoolRegistry:
                 raise WorkerError(slot.ended or exc.message) from None
             slot.keep = not replies[-1].unhealthy
             return replies
+
+    def has_idle(self, spec: ServiceSpec) -> bool:
+        """Would a request of `spec` get a warm worker at once (nobody waits, one is idle)?"""
+        pool = self.pools.get((spec.name, spec.version))
+        return pool is not None and pool.spec.key == spec.key and not pool.waiters and bool(pool.idle)
 
     def warm(self, spec: ServiceSpec, count: int = 1) -> None:
         """Start workers ahead of requests until the pool holds `count` (capped by its maximum);
@@ -201,11 +211,15 @@ class PoolRegistry:
         """Hold one warm worker of `spec` for `caller`. Set `slot.keep = True` when done cleanly;
         otherwise (or on any exception or cancellation) the worker's tree is killed on the way out."""
         pool = self._pool_for(spec)
-        held = await self._acquire(pool, caller)
+        self.under_way += 1
         try:
-            yield held
+            held = await self._acquire(pool, caller)
+            try:
+                yield held
+            finally:
+                self._release(held)
         finally:
-            self._release(held)
+            self.under_way -= 1
 
     async def _acquire(self, pool: ServicePool, caller: OwnerId) -> Slot:
         if not pool.waiters and (ready := self._take_idle(pool, caller)):

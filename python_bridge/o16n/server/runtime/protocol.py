@@ -199,7 +199,6 @@ class LoadModel(Request):
 
     op: ClassVar[str] = "load_model"
     threads: int  # intra-op threads of the session
-    spin_seconds: float = 0.0  # after each answer, watch the socket this long before sleeping
 
     @property
     def fd_count(self) -> int:
@@ -213,9 +212,12 @@ class Score(Request):
 
     op: ClassVar[str] = "score"
     frame_json: bytes  # the checked frame's columns, `{"col": [...]}`, as JSON text (the payload)
+    # After answering, watch the socket this long for the next request before sleeping (0: don't).
+    # The server asks for it only while this consume is alone: a steady single stream.
+    watch_seconds: float = 0.0
 
     def meta(self, seq: int) -> dict[str, Any]:
-        return {"op": self.op, "seq": seq}
+        return {"op": self.op, "seq": seq, "watch_seconds": self.watch_seconds}
 
     @property
     def payload(self) -> bytes:
@@ -223,7 +225,7 @@ class Score(Request):
 
     @classmethod
     def decode(cls, fields: dict[str, Any], payload: bytes) -> Request:
-        return cls(frame_json=payload)
+        return cls(frame_json=payload, watch_seconds=float(fields.get("watch_seconds", 0.0)))
 
 
 REQUESTS.update({cls.op: cls for cls in (LoadModel, Score)})

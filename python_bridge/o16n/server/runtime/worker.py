@@ -162,7 +162,7 @@ class Worker:
             "load_snapshot": self.op_load_snapshot,
         }
         self.scorer: Any = None  # a model worker's OnnxScorer (realtime services)
-        self.spin_seconds = 0.0  # a model worker's watch for the next request (watch_socket)
+        self.watch_seconds = 0.0  # a model worker's watch for the next request, as its last score asked
         # How a model worker reads frames and writes answers: orjson once it loads a model, if it can.
         self.frame_codec: tuple[Callable[[bytes], Any], Callable[[Any], bytes]] = (json.loads, p.dumps)
         self.handlers.update({"load_model": self.op_load_model, "score": self.op_score})
@@ -175,7 +175,7 @@ class Worker:
     def serve(self) -> None:
         signal.signal(signal.SIGINT, self.on_sigint)
         while True:
-            if self.spin_seconds:
+            if self.watch_seconds:
                 self.watch_socket()
             try:
                 meta, request_payload = p.recv_request(self.sock)
@@ -201,7 +201,7 @@ class Worker:
     def watch_socket(self) -> None:
         """A model worker answers in tens of microseconds: look for the next request a moment
         before sleeping, leaving the core to anything else that wants it."""
-        p.watch(self.sock.fileno(), self.spin_seconds, os.sched_yield)
+        p.watch(self.sock.fileno(), self.watch_seconds, os.sched_yield)
 
     # --- roles ---------------------------------------------------------------------------
     def op_ping(self, _request: p.Ping, _fds: list[int]) -> tuple[dict[str, Any], bytes]:
@@ -452,7 +452,6 @@ class Worker:
         with os.fdopen(os.dup(fds[0]), "rb") as handle:
             model = handle.read()
         self.scorer = OnnxScorer(model, threads=request.threads)
-        self.spin_seconds = max(0.0, min(request.spin_seconds, 0.01))
         try:  # the server's own interpreter runs model workers: orjson is there (the stdlib is the fallback)
             import orjson
 
@@ -465,6 +464,7 @@ class Worker:
         """Score every row of the frame in one run; answered like `run` (parsed by parse_execute)."""
         if self.scorer is None:
             raise RuntimeError("this worker has no model loaded")
+        self.watch_seconds = max(0.0, min(request.watch_seconds, 0.01))
         success, error, outputs = True, "", b"{}"
         loads, dumps = self.frame_codec
         try:

@@ -46,7 +46,7 @@ class FakeWorker:
         if self.factory.init_fails:
             raise ServiceInitError("the service's init code failed: boom")
 
-    async def run(self, inputs: dict[str, Any], timeout: float) -> ServiceReply:
+    async def run(self, inputs: dict[str, Any], timeout: float, *, alone: bool = False) -> ServiceReply:
         try:
             await asyncio.sleep(inputs.get("s", 0))
         except BaseException:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..runtime.pools import PoolRegistry
 from ..runtime.replies import ServiceReply
-from .realtime import split_reply
+from .realtime import concat_frames, split_reply
 from .specs import ServiceSpec
 
 GROUP_MAX_RECORDS = 64
@@ -49,9 +49,7 @@ class _Group:
     def merged(self) -> dict[str, Any]:
         """Close the group (a worker is held): the inputs of one consume with every frame's rows."""
         self.closed = True
-        if len(self.frames) == 1:
-            return {"inputData": self.frames[0]}
-        return {"inputData": {name: [value for frame in self.frames for value in frame[name]] for name in self.columns}}
+        return {"inputData": concat_frames(self.frames)}
 
 
 # Groups that are still open, per node (PoolRegistry), service version (spec.key) and caller. A group

@@ -177,7 +177,7 @@ def merge_frames(spec: ServiceSpec, records: list[dict[str, Any]]) -> tuple[dict
     differ (the chunk is then run record by record, each with its own answer)."""
     model = spec.model
     assert model is not None
-    merged: dict[str, list[Any]] = {}
+    frames: list[dict[str, list[Any]]] = []
     counts: list[int] = []
     columns: list[str] | None = None
     for record in records:
@@ -190,13 +190,18 @@ def merge_frames(spec: ServiceSpec, records: list[dict[str, Any]]) -> tuple[dict
             return None
         if columns is None:
             columns = list(frame)
-            merged = {name: [] for name in columns}
         elif list(frame) != columns:
             return None
-        for name in columns:
-            merged[name].extend(frame[name])
+        frames.append(frame)
         counts.append(rows)
-    return merged, counts
+    return concat_frames(frames), counts
+
+
+def concat_frames(frames: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """Frames with the same columns, in the same order, as one frame: their rows end to end."""
+    if len(frames) <= 1:
+        return frames[0] if frames else {}
+    return {name: [value for frame in frames for value in frame[name]] for name in frames[0]}
 
 
 def split_reply(reply: ServiceReply, counts: list[int]) -> list[ServiceReply] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 
+import httpx
 import pytest
 
 
@@ -211,6 +212,26 @@ def test_unknown_service_is_404(admin):
     assert response.status_code == 404 and "no-such-service" in response.json()["message"]
     assert admin.get("/api/no-such-service/v1/swagger.json").status_code == 404
     assert admin.delete("/services/no-such-service/v1").status_code == 404
+
+
+def test_the_consume_path_answers_like_every_route(admin, live_server):
+    """Consumes are answered ahead of the router (app.O16nApp): the same authentication, the same
+    error bodies, and the paths around it still reach the router."""
+    name = unique()
+    assert publish(admin, name, "v1", code="y = x + 1",
+                   inputParameterDefinitions=params(x="numeric"), outputParameterDefinitions=params(y="numeric")).status_code == 201
+    url = f"{live_server.url}/api/{name}/v1"
+    anonymous = httpx.post(url, json={"x": 1})
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    forged = httpx.post(url, json={"x": 1}, headers={"Authorization": "Bearer not-a-token"})
+    assert forged.status_code == 401 and forged.json()["message"]
+    assert admin.post(f"/api/{name}/v1", json={"x": 1}).json()["outputParameters"] == {"y": 2}
+    bad = admin.post(f"/api/{name}/v1", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["fields"] == "body"
+    assert admin.get(f"/api/{name}/v1").status_code == 405  # the route is still in the table
+    assert admin.post(f"/api/{name}/v1/extra", json={"x": 1}).status_code == 404
+    assert admin.post(f"/api/{name}", json={"x": 1}).status_code == 404
+    assert admin.get(f"/api/{name}/v1/swagger.json").json()["info"]["title"]
 
 
 def test_deleting_the_snapshot_keeps_the_service(admin):

@@ -23,6 +23,7 @@ from ...wire import jsonio
 from ..artifacts import ArtifactStore
 from ..config import Settings
 from ..errors import BadRequest
+from ..runtime.onnx_scorer import OnnxScorer, ScoringError  # light: numpy and onnxruntime load when a scorer is made
 from ..runtime.replies import ServiceReply
 from .models import ModelRef, ModelSignature, check_frame, check_model
 from .specs import ServiceSpec
@@ -73,7 +74,7 @@ class RealtimeModels:
         self.spool = settings.data_dir / "spool"
         self.artifacts = artifacts
         self._signatures: OrderedDict[str, tuple[ModelSignature, int, str]] = OrderedDict()
-        self._scorers: OrderedDict[str, Any] = OrderedDict()
+        self._scorers: OrderedDict[str, OnnxScorer] = OrderedDict()
 
     async def store(self, data: bytes) -> str:
         """Check the model (a 400 naming why it is refused) and store it; its digest."""
@@ -126,8 +127,6 @@ class RealtimeModels:
         if self.in_process:
             scorer = self._scorers.get(digest)
             if scorer is None:
-                from ..runtime.onnx_scorer import OnnxScorer
-
                 data = await run_in_threadpool(Path(path).read_bytes)
                 scorer = await run_in_threadpool(OnnxScorer, data, self.threads)
                 self._scorers[digest] = scorer
@@ -161,9 +160,7 @@ async def score_model(spec: ServiceSpec, inputs: dict[str, Any]) -> tuple[int, S
     return 200, await run_in_threadpool(_score_here, model.scorer, frame)  # ONNX Runtime releases the GIL
 
 
-def _score_here(scorer: Any, frame: dict[str, list[Any]]) -> ServiceReply:
-    from ..runtime.onnx_scorer import ScoringError
-
+def _score_here(scorer: OnnxScorer, frame: dict[str, list[Any]]) -> ServiceReply:
     try:
         outputs = {"outputData": scorer.score(frame)}
     except ScoringError as exc:

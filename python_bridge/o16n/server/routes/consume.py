@@ -3,7 +3,8 @@
 Consume = the caller (checked by the middleware, cached) -> cached service definition -> inputs
 checked (pure JSON) -> an idle warm worker of the service's pool over a local socket -> JSON result.
 It is a bare ASGI endpoint: Starlette's Request and Response objects cost about a fifth of a
-realtime consume scored in-process. Errors still raise ApiError for the app's handlers.
+realtime consume scored in-process; and the app (`app.O16nApp`) calls it ahead of Starlette's
+router and exception layers. Errors still raise ApiError, answered as on every other route.
 """
 
 from __future__ import annotations

@@ -22,12 +22,14 @@ class StandInPools:
         self.idle = idle
         self.answer = answer  # a function (frame -> reply), or an exception to raise
         self.runs: list[dict[str, list[Any]]] = []
+        self.started = 0  # runs that asked for a worker
         self.release = asyncio.Event()
 
     def has_idle(self, spec: Any) -> bool:
         return self.idle
 
     async def run(self, spec: Any, inputs: Any, *, caller: int) -> ServiceReply:
+        self.started += 1
         await self.release.wait()  # waiting for a worker
         frame = (inputs() if callable(inputs) else inputs)["inputData"]
         self.runs.append(frame)
@@ -57,7 +59,7 @@ def test_waiting_consumes_of_one_caller_share_one_run_and_get_their_own_rows():
     replies = asyncio.run(consume_together(pools, [({"x": [1]}, 7), ({"x": [2, 3]}, 7), ({"x": [4]}, 7)]))
     assert pools.runs == [{"x": [1, 2, 3, 4]}]
     assert [r.outputs["outputData"]["y"] for r in replies] == [[2], [4, 6], [8]]
-    assert not grouping._open
+    assert not grouping._lanes
 
 
 def test_other_callers_columns_and_models_never_share_a_run():
@@ -83,6 +85,44 @@ def test_a_lone_consume_with_an_idle_worker_runs_alone_at_once():
     pools.release.set()
     reply = asyncio.run(grouping.run_grouped(pools, SPEC, {"x": [5]}, 7))  # type: ignore[arg-type]
     assert reply.outputs["outputData"]["y"] == [10] and pools.runs == [{"x": [5]}]
+
+
+def test_small_frames_wait_for_the_run_under_way_and_then_share_one():
+    pools = StandInPools(idle=True)  # a worker is free all along
+
+    async def scenario() -> list[Any]:
+        first = asyncio.create_task(grouping.run_grouped(pools, SPEC, {"x": [1]}, 7))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        later = [asyncio.create_task(grouping.run_grouped(pools, SPEC, {"x": [v]}, 7)) for v in (2, 3, 4)]  # type: ignore[arg-type]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert pools.started == 1  # they wait for the first one's run, not for a worker
+        pools.release.set()
+        return list(await asyncio.gather(first, *later))
+
+    replies = asyncio.run(scenario())
+    assert pools.runs == [{"x": [1]}, {"x": [2, 3, 4]}]
+    assert [r.outputs["outputData"]["y"] for r in replies] == [[2], [4], [6], [8]]
+    assert not grouping._lanes
+
+
+def test_a_large_frame_takes_another_worker_at_once():
+    pools = StandInPools(idle=True)
+    large = {"x": list(range(grouping.GROUP_PARALLEL_ROWS))}
+
+    async def scenario() -> list[Any]:
+        first = asyncio.create_task(grouping.run_grouped(pools, SPEC, {"x": [1]}, 7))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        second = asyncio.create_task(grouping.run_grouped(pools, SPEC, large, 7))  # type: ignore[arg-type]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert pools.started == 2  # side by side
+        pools.release.set()
+        return list(await asyncio.gather(first, second))
+
+    replies = asyncio.run(scenario())
+    assert replies[1].outputs["outputData"]["y"] == [2 * v for v in large["x"]]
+    assert not grouping._lanes
 
 
 def test_groups_are_capped_in_requests_and_rows():
@@ -111,7 +151,7 @@ def test_a_merged_answer_that_does_not_split_is_scored_again_request_by_request(
 def test_a_failure_before_the_model_run_reaches_every_request_of_the_group():
     pools = StandInPools(answer=WorkerError("the worker died"))
     replies = asyncio.run(consume_together(pools, [({"x": [1]}, 7), ({"x": [2]}, 7)]))
-    assert all(isinstance(r, WorkerError) for r in replies) and not grouping._open
+    assert all(isinstance(r, WorkerError) for r in replies) and not grouping._lanes
 
 
 def test_a_request_that_goes_away_leaves_the_others_of_its_group_alone():
@@ -134,4 +174,4 @@ def test_a_request_that_goes_away_leaves_the_others_of_its_group_alone():
 @pytest.fixture(autouse=True)
 def no_open_groups():
     yield
-    grouping._open.clear()
+    grouping._lanes.clear()

@@ -226,8 +226,8 @@ export interface IAnalysis {
 export interface ICapturedPackage {
   name: string;
   version: string;
-  /** null when the o16n server does not have it */
-  serverVersion: string | null;
+  /** the o16n server's version; null: the server does not have it; absent: the server could not say */
+  serverVersion?: string | null;
   /** why it is there: "provides sklearn (clf is a sklearn.svm.SVC)", "required by scikit-learn" */
   reason: string | null;
   /** the objects or the code use it themselves (false: another package requires it) */
@@ -240,6 +240,8 @@ export interface ICapturedEnvironment {
   packages: ICapturedPackage[];
   /** what could not be pinned: a module from no installed distribution, a package installed from a URL */
   notes?: string[];
+  /** every package the o16n server has (normalized name -> version); null or absent: the server could not say */
+  serverPackages?: Record<string, string> | null;
 }
 
 /** An environment spec: built by the o16n server, keyed by the hash of the Python version and the sorted pins. */

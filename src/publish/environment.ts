@@ -16,7 +16,7 @@ export interface IEnvRow {
   version: string;
   /** the kernel's version (rows the analysis captured); null for rows the user added */
   kernelVersion: string | null;
-  /** the o16n server's version; null: the server lacks it; undefined: not known (a package the user added) */
+  /** the o16n server's version; null: the server lacks it; undefined: not known (the server could not say) */
   serverVersion?: string | null;
   /** why the analysis captured it ("provides sklearn (clf is a sklearn.svm.SVC)") */
   reason: string | null;
@@ -37,6 +37,8 @@ export interface IEnvironmentForm {
   captured: ICapturedEnvironment | null;
   /** the server's versions the analysis reported (normalized name -> version, null: lacking) */
   serverVersions: Record<string, string | null>;
+  /** `serverVersions` lists every package the server has: a name that is not there, it lacks */
+  serverListed?: boolean;
   /**
    * whether the o16n server builds environments (false: it has no `/environments`, an older or
    * plain 9.1 server: services run in its own environment whatever the mode); null: not known yet
@@ -70,7 +72,27 @@ export function pinChanged(row: IEnvRow): boolean {
 
 function knownServerVersion(env: IEnvironmentForm, name: string): string | null | undefined {
   const key = normalizeName(name);
-  return key in env.serverVersions ? env.serverVersions[key] : undefined;
+  if (key in env.serverVersions) {
+    return env.serverVersions[key];
+  }
+  return env.serverListed ? null : undefined;
+}
+
+/** The server's versions after an analysis: its whole list when the relay sent it, else what we knew plus the captured rows'. */
+function serverVersionsOf(env: IEnvironmentForm, captured: ICapturedEnvironment): Pick<IEnvironmentForm, 'serverVersions' | 'serverListed'> {
+  const listed = captured.serverPackages ?? null;
+  const serverVersions: Record<string, string | null> = {};
+  if (listed) {
+    Object.entries(listed).forEach(([name, version]) => (serverVersions[normalizeName(name)] = version));
+  } else {
+    Object.assign(serverVersions, env.serverVersions);
+  }
+  captured.packages.forEach(p => {
+    if (p.serverVersion !== undefined) {
+      serverVersions[normalizeName(p.name)] = p.serverVersion;
+    }
+  });
+  return { serverVersions, serverListed: listed ? true : env.serverListed };
 }
 
 /**
@@ -78,8 +100,7 @@ function knownServerVersion(env: IEnvironmentForm, name: string): string | null 
  * changed, packages they added or removed, the Python they chose).
  */
 export function applyCapturedEnvironment(env: IEnvironmentForm, captured: ICapturedEnvironment): IEnvironmentForm {
-  const serverVersions = { ...env.serverVersions };
-  captured.packages.forEach(p => (serverVersions[normalizeName(p.name)] = p.serverVersion));
+  const next = { ...env, ...serverVersionsOf(env, captured) };
   const removed = new Set(env.removed);
   const addedNames = new Set(env.rows.filter(r => r.added).map(r => normalizeName(r.name)));
   const previous = new Map(env.rows.filter(r => !r.added).map(r => [normalizeName(r.name), r]));
@@ -97,7 +118,7 @@ export function applyCapturedEnvironment(env: IEnvironmentForm, captured: ICaptu
       name: p.name,
       version: keepPin ? before.version : p.version,
       kernelVersion: p.version,
-      serverVersion: p.serverVersion,
+      serverVersion: knownServerVersion(next, p.name),
       reason: p.reason,
       added: false
     });
@@ -108,7 +129,6 @@ export function applyCapturedEnvironment(env: IEnvironmentForm, captured: ICaptu
       rows.push({ ...row, added: true });
     }
   });
-  const next = { ...env, serverVersions };
   env.rows
     .filter(r => r.added)
     .forEach(r => {
@@ -188,7 +208,7 @@ export function removePackage(env: IEnvironmentForm, index: number): IEnvironmen
 
 /** Back to what the kernel's analysis captured: no edits. */
 export function resetEnvironment(env: IEnvironmentForm): IEnvironmentForm {
-  const base: IEnvironmentForm = { ...emptyEnvironment(env.mode), serverVersions: env.serverVersions };
+  const base: IEnvironmentForm = { ...emptyEnvironment(env.mode), serverVersions: env.serverVersions, serverListed: env.serverListed };
   return env.captured ? applyCapturedEnvironment(base, env.captured) : base;
 }
 

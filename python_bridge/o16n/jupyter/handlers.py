@@ -16,6 +16,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from o16n.client import O16nError
+from o16n.client.environment import normalize
 
 from .bodies import AnalyzeRequest, Body, KernelTestRequest, PublishRequest
 from .errors import RelayError, relay_error
@@ -268,20 +269,29 @@ class AnalyzeHandler(O16nHandler):
                     "environment": await self._with_server_versions(answer.get("environment"))})
 
     async def _with_server_versions(self, environment: dict[str, Any] | None) -> dict[str, Any]:
-        """The kernel's environment with each package's ``serverVersion`` (from the o16n server's
-        ``GET /environments/server``; null when it lacks the package, or cannot say)."""
+        """The kernel's environment with the o16n server's versions (its ``GET /environments/server``):
+        ``serverPackages``, every package the server has (normalized name -> version), for rows the
+        user adds; and each package's ``serverVersion``, null when the server lacks it. When the
+        server cannot say (no login, or a server without environments), ``serverPackages`` is null
+        and no package has a ``serverVersion``: unknown is not "lacking"."""
         environment = environment or {"python": None, "packages": [], "notes": []}
-        server: dict[str, str] = {}
+        server: dict[str, str] | None = None
         try:
             client = await self.connection.require_client()
             answer = await self.connection.run(client.server_environment)
-            server = {str(k).lower(): str(v) for k, v in ((answer or {}).get("packages") or {}).items()}
+            if answer is not None:
+                server = {normalize(str(k)): str(v) for k, v in (answer.get("packages") or {}).items()}
         except (RelayError, O16nError):
             pass  # analysis works without a login; the versions are then unknown
-        packages = [{"name": p.get("name"), "version": p.get("version"), "serverVersion": server.get(str(p.get("name"))),
-                     "reason": p.get("reason"), "direct": bool(p.get("direct"))}
-                    for p in environment.get("packages") or []]
-        return {"python": environment.get("python"), "packages": packages, "notes": environment.get("notes") or []}
+        packages = []
+        for p in environment.get("packages") or []:
+            package = {"name": p.get("name"), "version": p.get("version"), "reason": p.get("reason"),
+                       "direct": bool(p.get("direct"))}
+            if server is not None:
+                package["serverVersion"] = server.get(normalize(str(p.get("name"))))
+            packages.append(package)
+        return {"python": environment.get("python"), "packages": packages, "notes": environment.get("notes") or [],
+                "serverPackages": server}
 
 
 class KernelTestHandler(O16nHandler):

@@ -19,6 +19,8 @@ import pytest
 from jupyter_helpers import wait_job
 from server_process import ADMIN_PASSWORD
 
+from o16n.client.environment import normalize
+
 pytestmark = pytest.mark.timeout(900)
 
 SETUP = """
@@ -85,15 +87,28 @@ async def test_analyze_answers_the_environment_with_server_versions(api, start_k
     assert packages["scipy"]["reason"] == "required by scikit-learn" and packages["scipy"]["direct"] is False
     assert "pandas" not in packages  # imported by the notebook, not used by predict
     server = _server_environment(live_server)
-    for package in packages.values():
-        expected = (server or {}).get("packages", {}).get(package["name"]) if server else None
-        assert package["serverVersion"] == expected, package
+    if server is None:  # a server that cannot say: unknown, not "lacking"
+        assert env["serverPackages"] is None and not any("serverVersion" in p for p in packages.values())
+    else:
+        listed = {normalize(name): version for name, version in server["packages"].items()}
+        assert env["serverPackages"] == listed  # for the packages the user adds in the panel
+        for package in packages.values():
+            assert package["serverVersion"] == listed.get(normalize(package["name"])), package
     # cell code: its imports count too
     status, analysis = await api("POST", "kernels", kernel_id, "analyze",
                                  body={"code": "import pandas as pd\ny = pd.Series([x]).sum()"})
     assert status == 200
     assert {p["name"]: p for p in analysis["environment"]["packages"]}["pandas"]["reason"] == \
         "provides pandas (imported by the code)"
+
+async def test_analyze_without_a_login_knows_no_server_versions(api, start_kernel, run_cell, live_server):
+    kernel_id = await start_kernel()  # nobody signed in to the o16n server through this Jupyter server
+    await run_cell(kernel_id, SETUP)
+    status, analysis = await api("POST", "kernels", kernel_id, "analyze", body={"functionName": "predict"})
+    assert status == 200, analysis
+    env = analysis["environment"]
+    assert env["packages"] and env["serverPackages"] is None
+    assert not any("serverVersion" in p for p in env["packages"])  # unknown, which the panel does not call lacking
 
 
 async def test_publish_without_environment_reports_no_skew_when_versions_agree(api, start_kernel, run_cell,

@@ -65,6 +65,33 @@ describe('the captured environment', () => {
     expect(pinWarning(env.rows[3])).toBe('the server has 2.0.0');
   });
 
+  it('a package the user adds is checked against every package of the server, when the relay lists them', () => {
+    const listed = applyCapturedEnvironment(emptyEnvironment(), {
+      ...captured,
+      serverPackages: { 'scikit-learn': '1.5.2', numpy: '2.0.0', Attrs: '23.1.0' }
+    });
+    let env = addPackage(listed, 'attrs', '24.2.0');
+    expect(pinWarning(env.rows[3])).toBe('the server has 23.1.0');
+    env = addPackage(env, 'polars', '1.9.0');
+    expect(pinWarning(env.rows[4])).toBe('not on the server');
+    env = setPackageName(env, 4, 'Attrs');
+    expect(pinWarning(env.rows[4])).toBe('the server has 23.1.0');
+    // the listing survives a reset and an analysis that could not reach the server
+    const again = applyCapturedEnvironment(resetEnvironment(env), { python: '3.13.1', packages: [] });
+    expect(pinWarning(addPackage(again, 'polars', '1.9.0').rows[0])).toBe('not on the server');
+  });
+
+  it('when the server cannot say, no package is called lacking', () => {
+    const unknown = applyCapturedEnvironment(emptyEnvironment(), {
+      python: '3.13.1',
+      packages: captured.packages.map(({ serverVersion: _unknown, ...p }) => p),
+      serverPackages: null
+    });
+    expect(unknown.rows.map(pinWarning)).toEqual([null, null, null]);
+    expect(warningCount(unknown)).toBe(0);
+    expect(pinWarning(addPackage(unknown, 'polars', '1.9.0').rows[3])).toBeNull();
+  });
+
   it('keeps the user edits when the analysis runs again', () => {
     let env = fresh();
     env = setPin(env, 0, '1.4.2'); // change a pin

@@ -18,8 +18,9 @@ from o16n.server.runtime.replies import ServiceReply
 class StandInPools:
     """Holds every `run` until released; records the frames each model run got."""
 
-    def __init__(self, idle: bool = False, answer: Any = None) -> None:
+    def __init__(self, idle: bool = False, answer: Any = None, stepwise: bool = False) -> None:
         self.idle = idle
+        self.turns = asyncio.Semaphore(0) if stepwise else None  # stepwise: one run ends per turn given
         self.answer = answer  # a function (frame -> reply), or an exception to raise
         self.runs: list[dict[str, list[Any]]] = []
         self.started = 0  # runs that asked for a worker
@@ -30,7 +31,10 @@ class StandInPools:
 
     async def run(self, spec: Any, inputs: Any, *, caller: int) -> ServiceReply:
         self.started += 1
-        await self.release.wait()  # waiting for a worker
+        if self.turns is not None:
+            await self.turns.acquire()
+        else:
+            await self.release.wait()  # waiting for a worker
         frame = (inputs() if callable(inputs) else inputs)["inputData"]
         self.runs.append(frame)
         if isinstance(self.answer, BaseException):
@@ -122,6 +126,35 @@ def test_a_large_frame_takes_another_worker_at_once():
 
     replies = asyncio.run(scenario())
     assert replies[1].outputs["outputData"]["y"] == [2 * v for v in large["x"]]
+    assert not grouping._lanes
+
+
+def test_a_stream_of_large_frames_does_not_hold_small_ones_back():
+    pools = StandInPools(idle=True, stepwise=True)
+    large = {"x": list(range(grouping.GROUP_PARALLEL_ROWS))}
+
+    async def settle() -> None:
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    async def scenario() -> list[Any]:
+        tasks = [asyncio.create_task(grouping.run_grouped(pools, SPEC, large, 7))]  # type: ignore[arg-type]
+        await settle()
+        tasks.append(asyncio.create_task(grouping.run_grouped(pools, SPEC, {"x": [1]}, 7)))  # type: ignore[arg-type]
+        await settle()
+        other_columns = {**large, "z": large["x"]}  # so that it cannot join the small frame's group
+        tasks.append(asyncio.create_task(grouping.run_grouped(pools, SPEC, other_columns, 7)))  # type: ignore[arg-type]
+        await settle()
+        assert pools.started == 2  # the two large runs; the small frame waits
+        pools.turns.release()  # the first large run ends while the second is still under way
+        await settle()
+        assert pools.started == 3  # the small frame went
+        pools.turns.release()
+        pools.turns.release()
+        return list(await asyncio.gather(*tasks))
+
+    replies = asyncio.run(scenario())
+    assert replies[1].outputs["outputData"]["y"] == [2]
     assert not grouping._lanes
 
 

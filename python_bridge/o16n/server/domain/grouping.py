@@ -3,8 +3,8 @@
 Each caller's sandboxed consumes of one service version form a *lane*. A consume that finds its
 lane empty and an idle worker is scored alone at once (the c=1 path: no group, no task). Otherwise
 it joins the lane's waiting group (up to GROUP_MAX_RECORDS requests, GROUP_MAX_ROWS rows, the same
-columns in the same order). A waiting group of small frames goes once the lane's model run under
-way has finished, so that the requests arriving meanwhile share its worker hop; a group of
+columns in the same order). A waiting group of small frames goes once a model run of the lane that
+is under way has finished, so that the requests arriving meanwhile share its worker hop; a group of
 GROUP_PARALLEL_ROWS rows or more goes at once, on another worker, since its model work outweighs
 the hop. A group that goes closes when a worker is held, its frames are scored as one frame in
 one round trip, and each request gets its own rows back.
@@ -121,10 +121,10 @@ async def _score(pools: PoolRegistry, spec: ServiceSpec, key: LaneKey, lane: _La
                  caller: int) -> list[ServiceReply | BaseException]:
     under_way = False
     try:
-        while lane.running and not group.goes_now():
+        if lane.running and not group.goes_now():  # until one of the runs under way ends (or it grows large)
             group.wake = asyncio.get_running_loop().create_future()
             await group.wake
-        group.wake = None
+            group.wake = None
         lane.running += 1
         under_way = True
 
@@ -155,13 +155,12 @@ def _leave(lane: _Lane, group: _Group) -> None:
 
 
 def _run_over(key: LaneKey, lane: _Lane) -> None:
-    """A run of the lane is over: the groups that waited for it go; an idle lane leaves."""
+    """A run of the lane is over: the groups that waited go (also while other runs are under way,
+    so that a stream of large frames never holds small ones back); an idle lane leaves."""
     lane.running -= 1
-    if lane.running:
-        return
     for group in lane.waiting:
         group.stop_waiting()
-    if not lane.waiting and _lanes.get(key) is lane:
+    if not lane.running and not lane.waiting and _lanes.get(key) is lane:
         del _lanes[key]
 
 
